@@ -1,0 +1,1 @@
+"""Benchmarks: `uv run python -m benchmarks.run [NAME ...]` writes docs/benchmarks.md."""

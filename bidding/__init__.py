@@ -1,0 +1,1 @@
+"""bidding domain package."""

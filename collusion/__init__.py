@@ -1,0 +1,1 @@
+"""collusion domain package."""

@@ -1,0 +1,1 @@
+"""TenderHall platform kernel."""
