@@ -1,0 +1,127 @@
+"""The only place that assembles Litestar: plugins, middleware, routers, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from tenderhall.clock import Clock
+from tenderhall.compose import domain_plugins, import_models
+from tenderhall.i18n import translate
+from tenderhall.paths import PACKAGE_DIR
+from tenderhall.services import Services
+from tenderhall.settings import Settings
+from tenderhall.web import pages, problems
+from tenderhall.web.api.auth import AuthController, UserController
+from tenderhall.web.api.ledger import LedgerController
+from tenderhall.web.api.orgs import CompanyController, DirectoryController
+from tenderhall.web.api.tenders import TenderController
+from tenderhall.web.deps import DEPENDENCIES
+from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
+
+log = logging.getLogger("tenderhall")
+SWEEP_SECONDS = 5.0
+
+
+@get("/healthz", tags=["ops"], summary="Liveness and database check")
+async def healthz(services: Any) -> dict[str, Any]:
+    async with services.sessionmaker() as db:
+        size, _ = await services.ledger.tree_head(db)
+    return {"ok": True, "ledger_size": size}
+
+
+async def _sweeper(services: Services) -> None:
+    """Safety net for time-driven transitions; actions also apply them in their own transaction."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            async with services.transaction() as db:
+                await services.tenders.sweep(db)
+        except Exception:  # keep sweeping; the next action on a tender applies it anyway
+            log.exception("deadline sweep failed")
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None, *, sweeper: bool = True) -> Litestar:
+    settings = settings or Settings.from_env()
+    import_models()
+    services = Services.build(settings, clock)
+    plugins = domain_plugins()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweeper(services)) if sweeper else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.engine.dispose()
+
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=services.engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit",
+        session_dependency_key="db_session",
+        create_all=False,
+    )
+    login_limit = RateLimitConfig(rate_limit=("minute", 30), exclude=[r"^/(?!api/v1/auth/(login|token)$|login$)"])
+    csrf = CSRFConfig(secret=services.keys.session_key.hex(), cookie_name=CSRF_COOKIE, header_name="x-csrf-token",
+                      cookie_secure=settings.secure_cookies, cookie_samesite="lax")
+
+    def jinja_setup(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["t"] = translate
+
+    route_handlers: list[Any] = [
+        healthz, AuthController, UserController, TenderController, DirectoryController, CompanyController,
+        LedgerController, *pages.PAGES,
+        create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"]),
+    ]
+    for plugin in plugins:
+        route_handlers.extend(getattr(plugin, "ROUTE_HANDLERS", ()))
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        dependencies=DEPENDENCIES,
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[
+            login_limit.middleware,
+            DefineMiddleware(SessionCSRFMiddleware, config=csrf),
+            DefineMiddleware(AuthMiddleware),
+        ],
+        exception_handlers={Exception: problems.handle},
+        template_config=TemplateConfig(directory=PACKAGE_DIR / "web" / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=jinja_setup),
+        openapi_config=OpenAPIConfig(
+            title="TenderHall API",
+            version="0.1.0",
+            description="Open e-tendering platform. Errors are RFC 9457 problem details.",
+            path="/api/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
+            }),
+            security=[{"bearer": []}],
+        ),
+        lifespan=[lifespan],
+        request_max_body_size=64 * 1024 * 1024,
+    )
+    app.state.services = services
+    return app

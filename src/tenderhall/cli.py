@@ -1,0 +1,291 @@
+"""The ``tenderhall`` command: serve, database, accounts, ledger, demo data, and domain commands.
+
+Errors end as one readable line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tenderhall.settings import Settings, SettingsError
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _alembic(settings: Settings) -> Any:
+    from advanced_alchemy.alembic.commands import AlembicCommands
+
+    from tenderhall.compose import import_models
+    from tenderhall.db.engine import sqlalchemy_config
+
+    import_models()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return AlembicCommands(sqlalchemy_config=sqlalchemy_config(settings.database_url))
+
+
+@click.group(help="TenderHall: open e-tendering for public-resource trading centres.")
+@click.version_option(package_name="tenderhall")
+def cli() -> None:
+    pass
+
+
+# -- database ---------------------------------------------------------------------------------
+@cli.group(help="Database schema (Alembic is the only way a schema is made).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Upgrade the schema to REVISION (default: the newest).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    _alembic(_settings()).upgrade(revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade", help="Downgrade the schema to REVISION ('base' removes every table).")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    if not yes:
+        click.confirm(f"Downgrade the database to {revision}? Data in dropped tables is lost", abort=True)
+    _alembic(_settings()).downgrade(revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@db.command("current", help="Show the schema revision of the database.")
+def db_current() -> None:
+    _alembic(_settings()).current(verbose=False)
+
+
+@db.command("check", help="Fail if the models and the migrations disagree.")
+def db_check() -> None:
+    _alembic(_settings()).check()
+    click.echo("models and migrations agree")
+
+
+# -- serving ----------------------------------------------------------------------------------
+@cli.command(help="Start the web server (migrates the database first).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="Worker processes (default: TENDERHALL_WORKERS or 1).")
+@click.option("--demo", is_flag=True, help="Seed the demo data if the database is empty.")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema before starting.")
+def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: bool) -> None:
+    import uvicorn
+
+    settings = _settings()
+    workers = workers or settings.workers
+    if workers > 1 and settings.is_sqlite:
+        raise click.ClickException("several workers need PostgreSQL: set TENDERHALL_DATABASE_URL")
+    if not no_migrate:
+        _alembic(settings).upgrade("head")
+    if demo:
+        _seed(settings, only_if_empty=True)
+    click.echo(f"TenderHall is at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    click.echo(f"data directory: {settings.data_dir}; database: {settings.database_url.split('@')[-1]}")
+    uvicorn.run("tenderhall.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower(), proxy_headers=True)
+
+
+@cli.command(help="Seed the deterministic demo data into an empty database (migrates first).")
+def demo() -> None:
+    settings = _settings()
+    _alembic(settings).upgrade("head")
+    _seed(settings, only_if_empty=False)
+
+
+def _seed(settings: Settings, only_if_empty: bool) -> None:
+    from tenderhall.demo import print_accounts, seed
+
+    result = _run(seed(settings, only_if_empty=only_if_empty))
+    if result is None:
+        click.echo("the database already holds data; demo seeding skipped")
+        return
+    print_accounts(result, settings)
+
+
+# -- accounts ---------------------------------------------------------------------------------
+@cli.group(help="Accounts.")
+def users() -> None:
+    pass
+
+
+@users.command("create", help="Create an account. The password is asked for unless --password is given.")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["bidder", "tenderer", "agent", "staff", "expert",
+                                                          "supervisor", "custodian", "admin"]))
+@click.option("--display-name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email", default=None)
+@click.option("--region", "region_code", default=None, help="Region code (e.g. YRD).")
+@click.option("--centre", "centre_code", default=None, help="Centre code, for staff.")
+@click.option("--organisation", "org_uscc", default=None, help="USCC of the tenderer/agency, for those roles.")
+@click.option("--company", "company_uscc", default=None, help="USCC of the company, for bidders.")
+def users_create(username: str, role: str, display_name: str, password: str, email: str | None,
+                 region_code: str | None, centre_code: str | None, org_uscc: str | None,
+                 company_uscc: str | None) -> None:
+    from sqlalchemy import select
+
+    from tenderhall.auth.roles import Role
+    from tenderhall.compose import import_models
+    from tenderhall.errors import InvalidInput
+    from tenderhall.orgs.models import Centre, Company, Organisation, Region
+    from tenderhall.services import Services
+
+    async def go() -> str:
+        import_models()
+        services = Services.build(_settings())
+        try:
+            async with services.transaction() as db:
+                region = centre = org = company = None
+                if region_code:
+                    region = await db.scalar(select(Region).where(Region.code == region_code))
+                    if region is None:
+                        raise InvalidInput("company.region_unknown")
+                if centre_code:
+                    centre = await db.scalar(select(Centre).where(Centre.code == centre_code))
+                    if centre is None:
+                        raise InvalidInput("tender.centre_unknown")
+                if org_uscc:
+                    org = await db.scalar(select(Organisation).where(Organisation.uscc == org_uscc.upper()))
+                    if org is None:
+                        raise InvalidInput("tender.tenderer_unknown")
+                if company_uscc:
+                    company = await db.scalar(select(Company).where(Company.uscc == company_uscc.upper()))
+                    if company is None:
+                        raise InvalidInput("error.not_found", kind="company")
+                region_id = (region.id if region else None) or (centre.region_id if centre else None) or (
+                    org.region_id if org else None) or (company.region_id if company else None)
+                user = await services.accounts.create_user(
+                    db, username=username, password=password, role=Role(role), display_name=display_name,
+                    email=email, region_id=region_id, centre_id=centre.id if centre else None,
+                    organisation_id=org.id if org else None, company_id=company.id if company else None)
+                return str(user.id)
+        finally:
+            await services.engine.dispose()
+
+    click.echo(f"created {role} {username} ({_run(go())})")
+
+
+# -- ledger -----------------------------------------------------------------------------------
+@cli.group(help="The tamper-evident ledger.")
+def ledger() -> None:
+    pass
+
+
+@ledger.command("verify", help="Re-check the whole log offline, and against checkpoints saved earlier.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A signed checkpoint saved earlier (repeatable).")
+def ledger_verify(checkpoints: tuple[Path, ...]) -> None:
+    from rich.progress import Progress
+
+    from tenderhall.compose import import_models
+    from tenderhall.ledger.service import verify_log
+    from tenderhall.services import Services
+
+    async def go() -> Any:
+        import_models()
+        services = Services.build(_settings())
+        try:
+            async with services.sessionmaker() as db:
+                size, _ = await services.ledger.tree_head(db)
+                with Progress(transient=True) as progress:
+                    task = progress.add_task("verifying", total=size)
+                    return await verify_log(
+                        db, services.ledger.verifier, services.ledger.origin,
+                        [p.read_text(encoding="utf-8") for p in checkpoints],
+                        progress=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None,
+                    )
+        finally:
+            await services.engine.dispose()
+
+    report = _run(go())
+    if not report.ok:
+        where = f" (first bad index {report.first_bad_index})" if report.first_bad_index is not None else ""
+        raise click.ClickException(f"ledger verification FAILED{where}: {report.problem}")
+    import base64
+
+    click.echo(f"ledger OK: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
+               f"{report.checkpoints_checked} checkpoints matched")
+
+
+@ledger.command("checkpoint", help="Print a signed checkpoint of the current tree (save it to verify later).")
+def ledger_checkpoint() -> None:
+    from tenderhall.compose import import_models
+    from tenderhall.services import Services
+
+    async def go() -> str:
+        import_models()
+        services = Services.build(_settings())
+        try:
+            async with services.sessionmaker() as db:
+                size, root = await services.ledger.tree_head(db)
+                return services.ledger.sign(size, root)
+        finally:
+            await services.engine.dispose()
+
+    click.echo(_run(go()), nl=False)
+
+
+def _mount_domain_commands() -> None:
+    from tenderhall.compose import domain_plugins
+
+    for plugin in domain_plugins():
+        for command in plugin.cli_commands():
+            cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: translate every expected failure into one line and exit status 1."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from tenderhall.errors import DomainError
+    from tenderhall.keys import KeyFileError
+
+    _mount_domain_commands()
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message('en')}", err=True)
+        sys.exit(1)
+    except (KeyFileError, SettingsError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:
+        click.echo(f"error: cannot reach the database: {str(exc.orig).splitlines()[0]}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        click.echo(f"error: database error: {str(exc).splitlines()[0]}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if isinstance(exc, ConnectionRefusedError) or "connect" in str(exc).lower():
+            click.echo(f"error: cannot reach the database: {exc}", err=True)
+        else:
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+__all__ = ["Awaitable", "Callable", "cli", "main"]

@@ -1,0 +1,1 @@
+"""Database plumbing: the declarative bases, the engine configuration and transactions."""

@@ -1,0 +1,57 @@
+"""Message catalogues (gettext .po files under web/locales), Simplified Chinese first.
+
+Messages are looked up by key (e.g. ``error.not_found``) and formatted with named parameters.
+Catalogues are parsed once with Babel; a key missing from a locale falls back to English, then to
+the key itself, so a gap shows up as a visible key instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+_DIR = Path(__file__).resolve().parent / "web" / "locales"
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    path = _DIR / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        cat = read_po(handle, locale=locale)
+    return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+
+
+def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
+    text = catalogue(locale if locale in LOCALES else DEFAULT_LOCALE).get(key) or catalogue("en").get(key) or key
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
+    """The locale for a request: an explicit choice (cookie/account) wins, then Accept-Language."""
+    if preferred in LOCALES:
+        return preferred  # type: ignore[return-value]
+    if accept_language:
+        ranked = []
+        for part in accept_language.split(","):
+            lang, _, q = part.strip().partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                weight = 0.0
+            ranked.append((weight, lang.strip().lower()))
+        for _, lang in sorted(ranked, key=lambda item: -item[0]):
+            if lang.startswith("zh"):
+                return "zh_CN"
+            if lang.startswith("en"):
+                return "en"
+    return DEFAULT_LOCALE

@@ -1,0 +1,305 @@
+"""The ledger as the rest of the platform uses it: append inside the caller's transaction, sign
+checkpoints, serve proofs, verify everything.
+
+Every append locks the single head row, so concurrent transactions get contiguous indices in commit
+order; callers append as late in their transaction as they can, to hold that lock briefly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenderhall.clock import Clock
+from tenderhall.ledger import merkle
+from tenderhall.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from tenderhall.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from tenderhall.ledger.note import Signer, Verifier
+
+HEAD_ID = 1
+_LEVEL_SHIFT = 57  # node primary key = level << 57 | index: one B-tree lookup per node
+
+
+def node_key(ref: merkle.NodeRef) -> int:
+    return (ref.level << _LEVEL_SHIFT) | ref.index
+
+
+class LedgerError(Exception):
+    """A request the ledger cannot answer (e.g. a proof for a size it does not have)."""
+
+
+def event_body(
+    index: int, kind: str, at: datetime, actor: uuid.UUID | None, subject: str | None, data: Mapping[str, Any]
+) -> bytes:
+    """Canonical JSON of one event.  The index is inside the body, so moving a row is detectable."""
+    return rfc8785.dumps(
+        {
+            "index": index,
+            "kind": kind,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": str(actor) if actor else None,
+            "subject": subject,
+            "data": dict(data),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Appended:
+    index: int
+    leaf_hash: bytes
+
+
+class Ledger:
+    def __init__(self, signer: Signer, origin: str, clock: Clock, blinding_key: bytes) -> None:
+        self.signer = signer
+        self._blinding_key = blinding_key
+        self.verifier: Verifier = signer.verifier()
+        self.origin = origin
+        self.clock = clock
+
+    def blind(self, *parts: str) -> str:
+        """A keyed commitment to confidential facts: public entries stay free of them, yet the
+        platform can later prove what an entry referred to."""
+        return hmac.new(self._blinding_key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    async def _head(self, session: AsyncSession, lock: bool) -> LedgerHead:
+        query = select(LedgerHead).where(LedgerHead.id == HEAD_ID)
+        if lock:
+            query = query.with_for_update()
+        head = (await session.execute(query)).scalar_one_or_none()
+        if head is None:
+            raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
+        return head
+
+    async def append(
+        self,
+        session: AsyncSession,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        actor: uuid.UUID | None = None,
+        subject: str | None = None,
+    ) -> Appended:
+        """Append one event in the caller's transaction; it commits or rolls back with the change."""
+        head = await self._head(session, lock=True)
+        frontier = merkle.Frontier.from_bytes(head.frontier)
+        index = frontier.size
+        body = event_body(index, kind, self.clock.now(), actor, subject, data)
+        leaf = merkle.leaf_hash(body)
+        completed = frontier.append(leaf)
+        session.add(LedgerEntry(id=index, kind=kind, subject=subject, body=body, leaf_hash=leaf))
+        session.add_all(LedgerNode(id=node_key(ref), hash=h) for ref, h in completed)
+        head.size = frontier.size
+        head.frontier = frontier.to_bytes()
+        await session.flush()
+        return Appended(index=index, leaf_hash=leaf)
+
+    async def tree_head(self, session: AsyncSession) -> tuple[int, bytes]:
+        head = await self._head(session, lock=False)
+        frontier = merkle.Frontier.from_bytes(head.frontier)
+        return frontier.size, frontier.root()
+
+    def sign(self, size: int, root: bytes) -> str:
+        return sign_checkpoint(Checkpoint(origin=self.origin, size=size, root=root), self.signer)
+
+    async def checkpoint(self, session: AsyncSession, reason: str) -> LedgerCheckpoint:
+        """Sign and store a checkpoint of the current tree (a milestone), in the caller's transaction."""
+        size, root = await self.tree_head(session)
+        row = LedgerCheckpoint(
+            size=size, root=root, note=self.sign(size, root), reason=reason, signed_at=self.clock.now()
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
+    async def _nodes(
+        self, session: AsyncSession, refs: Iterable[merkle.NodeRef]
+    ) -> dict[merkle.NodeRef, bytes]:
+        wanted = {node_key(r): r for r in refs}
+        if not wanted:
+            return {}
+        rows = await session.execute(select(LedgerNode.id, LedgerNode.hash).where(LedgerNode.id.in_(wanted)))
+        found = {wanted[k]: h for k, h in rows.tuples()}
+        if len(found) != len(wanted):
+            raise LedgerError(
+                "ledger nodes are missing: the store is damaged; run `tenderhall ledger verify`"
+            )
+        return found
+
+    async def _check_size(self, session: AsyncSession, size: int) -> None:
+        current, _ = await self.tree_head(session)
+        if size < 1 or size > current:
+            raise LedgerError(f"tree size must be between 1 and {current}")
+
+    async def root_at(self, session: AsyncSession, size: int) -> bytes:
+        await self._check_size(session, size)
+        return merkle.root_from_nodes(size, await self._nodes(session, merkle.root_plan(size)))
+
+    async def inclusion_proof(self, session: AsyncSession, index: int, size: int) -> list[bytes]:
+        await self._check_size(session, size)
+        if not 0 <= index < size:
+            raise LedgerError(f"leaf index must be between 0 and {size - 1}")
+        nodes = await self._nodes(session, merkle.inclusion_plan(index, size))
+        return merkle.inclusion_proof(index, size, nodes)
+
+    async def consistency_proof(self, session: AsyncSession, size1: int, size2: int) -> list[bytes]:
+        await self._check_size(session, size2)
+        if not 1 <= size1 <= size2:
+            raise LedgerError(f"the first size must be between 1 and {size2}")
+        nodes = await self._nodes(session, merkle.consistency_plan(size1, size2))
+        return merkle.consistency_proof(size1, size2, nodes)
+
+    async def entries(self, session: AsyncSession, start: int, end: int) -> list[LedgerEntry]:
+        rows = await session.execute(
+            select(LedgerEntry).where(LedgerEntry.id >= start, LedgerEntry.id < end).order_by(LedgerEntry.id)
+        )
+        return list(rows.scalars())
+
+    async def entry_count(self, session: AsyncSession) -> int:
+        return int((await session.execute(select(func.count()).select_from(LedgerEntry))).scalar_one())
+
+
+@dataclass
+class VerifyReport:
+    size: int
+    root: bytes
+    first_bad_index: int | None = None
+    problem: str | None = None
+    checkpoints_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+async def _stream_entries(session: AsyncSession, batch: int = 5000) -> AsyncIterator[LedgerEntry]:
+    start = 0
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(LedgerEntry).where(LedgerEntry.id >= start).order_by(LedgerEntry.id).limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        start = rows[-1].id + 1
+        session.expunge_all()
+
+
+async def verify_log(
+    session: AsyncSession,
+    verifier: Verifier,
+    origin: str,
+    saved_checkpoints: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Re-check the whole stored log from its entries alone.
+
+    Each entry's body must carry its own index and hash to its stored leaf and level-0 node; the
+    head, every stored checkpoint and every checkpoint saved earlier (signed notes) must match the
+    root recomputed from the entries.  The first bad index is named when one can be located.
+    """
+    head = (await session.execute(select(LedgerHead).where(LedgerHead.id == HEAD_ID))).scalar_one()
+    claimed_size = head.size
+    stored_cps = list((await session.execute(select(LedgerCheckpoint))).scalars())
+    checkpoints: dict[int, list[tuple[str, bytes]]] = {}
+    for row in stored_cps:
+        checkpoints.setdefault(row.size, []).append((f"stored checkpoint {row.reason!r}", row.root))
+        try:
+            cp = open_checkpoint(row.note, verifier, origin)
+        except Exception as exc:  # any malformed or forged note is a verification failure
+            return VerifyReport(
+                size=claimed_size,
+                root=b"",
+                problem=f"stored checkpoint at size {row.size} does not verify: {exc}",
+            )
+        if cp.size != row.size or cp.root != row.root:
+            return VerifyReport(
+                size=claimed_size,
+                root=b"",
+                problem=f"stored checkpoint at size {row.size} disagrees with its signed note",
+            )
+    for note in saved_checkpoints:
+        cp = open_checkpoint(note, verifier, origin)
+        checkpoints.setdefault(cp.size, []).append((f"saved checkpoint of size {cp.size}", cp.root))
+
+    frontier = merkle.Frontier()
+    level0: dict[int, bytes] = {}
+    expected = 0
+    report = VerifyReport(size=0, root=merkle.EMPTY_ROOT)
+
+    def fail(index: int, problem: str) -> VerifyReport:
+        report.first_bad_index = index
+        report.problem = problem
+        report.size = frontier.size
+        report.root = frontier.root()
+        return report
+
+    async for entry in _stream_entries(session):
+        if entry.id != expected:
+            return fail(expected, f"entry {expected} is missing")
+        if expected % 5000 == 0:
+            first = node_key(merkle.NodeRef(0, expected))
+            rows = await session.execute(
+                select(LedgerNode.id, LedgerNode.hash).where(
+                    LedgerNode.id >= first, LedgerNode.id < first + 5000
+                )
+            )
+            level0 = {k - first + expected: h for k, h in rows.tuples()}
+        leaf = merkle.leaf_hash(entry.body)
+        if leaf != entry.leaf_hash or level0.get(expected) != leaf:
+            return fail(expected, f"entry {expected} does not match its stored hash")
+        try:
+            body_index = rfc8785_index(entry.body)
+        except ValueError:
+            return fail(expected, f"entry {expected} is not canonical JSON")
+        if body_index != expected:
+            return fail(expected, f"entry {expected} carries index {body_index}: entries were reordered")
+        frontier.append(leaf)
+        expected += 1
+        for label, root in checkpoints.get(expected, []):
+            if frontier.root() != root:
+                return fail(expected - 1, f"the log up to {expected} entries does not match the {label}")
+            report.checkpoints_checked += 1
+        if progress:
+            progress(expected)
+    if expected != claimed_size:
+        return fail(expected, f"the head claims {claimed_size} entries but {expected} are stored")
+    if frontier.to_bytes() != head.frontier:
+        return fail(max(expected - 1, 0), "the head's stored tree state does not match the entries")
+    beyond = [s for s in checkpoints if s > expected]
+    if beyond:
+        return fail(
+            expected, f"a checkpoint of size {max(beyond)} is larger than the stored log ({expected})"
+        )
+    report.size = frontier.size
+    report.root = frontier.root()
+    return report
+
+
+def rfc8785_index(body: bytes) -> int:
+    """The index recorded inside an event body; the body must be canonical JSON."""
+    value = json.loads(body)
+    if rfc8785.dumps(value) != body:
+        raise ValueError("not canonical")
+    index = value.get("index") if isinstance(value, dict) else None
+    if not isinstance(index, int):
+        raise ValueError("no index")
+    return index

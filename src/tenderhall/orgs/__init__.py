@@ -1,0 +1,1 @@
+"""Regions, centres, tenderers, agencies and bidder companies."""

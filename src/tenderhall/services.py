@@ -1,0 +1,59 @@
+"""The platform's long-lived services, built once per process from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tenderhall.auth.service import Accounts
+from tenderhall.clock import Clock, SystemClock
+from tenderhall.db.engine import make_engine
+from tenderhall.keys import PlatformKeys, derive_key
+from tenderhall.ledger.service import Ledger
+from tenderhall.orgs.service import Companies
+from tenderhall.settings import Settings
+from tenderhall.storage import LocalStorage
+from tenderhall.tenders.service import Tenders
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    keys: PlatformKeys
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    ledger: Ledger
+    accounts: Accounts
+    tenders: Tenders
+    companies: Companies
+    storage: LocalStorage
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Services:
+        clock = clock or SystemClock(settings.clock_offset)
+        keys = PlatformKeys.load(settings.secrets_dir, settings.ledger_origin)
+        engine = engine or make_engine(settings.database_url)
+        ledger = Ledger(keys.ledger_signer, settings.ledger_origin, clock, derive_key(keys.data_key, "ledger-blinding"))
+        return cls(
+            settings=settings,
+            clock=clock,
+            keys=keys,
+            engine=engine,
+            sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+            ledger=ledger,
+            accounts=Accounts(clock, ledger, settings.session_hours, settings.login_max_failures,
+                              settings.login_lockout_minutes),
+            tenders=Tenders(clock, ledger),
+            companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
+            storage=LocalStorage(settings.storage_dir),
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session

@@ -1,0 +1,1 @@
+"""Tenders: procedure rules, the lifecycle state machine and the services around them."""

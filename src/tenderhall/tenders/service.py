@@ -1,0 +1,407 @@
+"""Tender use cases.  Each runs inside the caller's transaction and writes its ledger event there.
+
+Loading a tender for an action locks its row and first applies the time-driven transitions that
+are due by the injected clock, so a deadline is decided in the same transaction that acts on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenderhall.auth.policy import Resource, Subject, enforce, permits
+from tenderhall.auth.roles import Role
+from tenderhall.clock import Clock
+from tenderhall.errors import Conflict, InvalidInput, NotFound
+from tenderhall.ledger.service import Ledger
+from tenderhall.orgs.models import Centre, Organisation, OrganisationKind
+from tenderhall.tenders import lifecycle
+from tenderhall.tenders.lifecycle import TenderState
+from tenderhall.tenders.models import Amendment, Clarification, ProcedureOverride, Registration, Tender
+from tenderhall.tenders.procedures import ProcedureRules, ProcedureType, RuleOverrideError, rules_for
+from tenderhall.tenders.rubric import validate_rubric
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TenderDraft:
+    title: str
+    procedure: str
+    estimate_fen: int
+    tenderer_id: uuid.UUID
+    centre_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    description: str = ""
+    category: str = "works"
+    rubric: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Tender]
+    total: int
+    limit: int
+    offset: int
+
+
+CATEGORIES = ("works", "goods", "services")
+
+
+class Tenders:
+    def __init__(self, clock: Clock, ledger: Ledger) -> None:
+        self.clock = clock
+        self.ledger = ledger
+
+    # -- reading ---------------------------------------------------------------------------
+    async def resource(self, db: AsyncSession, tender: Tender, who: Subject | None = None) -> Resource:
+        centre = await db.get(Centre, tender.centre_id)
+        registered: frozenset[uuid.UUID] = frozenset()
+        if who is not None and who.company_id is not None:
+            found = await db.scalar(
+                select(Registration.id).where(
+                    Registration.tender_id == tender.id, Registration.company_id == who.company_id
+                )
+            )
+            if found is not None:
+                registered = frozenset({who.company_id})
+        orgs = frozenset(o for o in (tender.tenderer_id, tender.agency_id) if o is not None)
+        return Resource(
+            kind="tender",
+            state=tender.state,
+            region_id=centre.region_id if centre else None,
+            centre_id=tender.centre_id,
+            organisation_ids=orgs,
+            registered_companies=registered,
+        )
+
+    async def load(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, action: str = "tender.view",
+                   *, lock: bool = False) -> Tender:
+        """Fetch a tender the subject may act on; 404 if it may not even see it."""
+        query = select(Tender).where(Tender.id == tender_id)
+        if lock:
+            query = query.with_for_update()
+        tender = (await db.execute(query)).scalar_one_or_none()
+        if tender is None:
+            raise NotFound("error.not_found", kind="tender")
+        if lock:
+            await self.apply_due(db, tender)
+        enforce(who, action, await self.resource(db, tender, who), hide="tender.view")
+        return tender
+
+    async def visible_query(self, db: AsyncSession, who: Subject) -> Select[tuple[Tender]]:
+        """Tenders the subject may view, as a query, mirroring the ``tender.view`` rows."""
+        public = Tender.state != TenderState.DRAFT.value
+        clauses = [public]
+        if who.role in (Role.TENDERER, Role.AGENT) and who.organisation_id:
+            clauses.append(or_(Tender.tenderer_id == who.organisation_id, Tender.agency_id == who.organisation_id))
+        if who.role is Role.STAFF and who.centre_id:
+            clauses.append(Tender.centre_id == who.centre_id)
+        if who.role is Role.SUPERVISOR and who.region_id:
+            clauses.append(Tender.centre_id.in_(select(Centre.id).where(Centre.region_id == who.region_id)))
+        return select(Tender).where(or_(*clauses))
+
+    async def list(self, db: AsyncSession, who: Subject, *, state: str | None = None,
+                   centre_id: uuid.UUID | None = None, procedure: str | None = None, q: str | None = None,
+                   limit: int = 20, offset: int = 0) -> Page:
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise InvalidInput("error.pagination", maximum=MAX_PAGE)
+        query = await self.visible_query(db, who)
+        if state:
+            if state not in {s.value for s in TenderState}:
+                raise InvalidInput("tender.state_unknown", state=state)
+            query = query.where(Tender.state == state)
+        if centre_id:
+            query = query.where(Tender.centre_id == centre_id)
+        if procedure:
+            query = query.where(Tender.procedure == procedure)
+        if q:
+            query = query.where(or_(Tender.title.contains(q), Tender.reference.contains(q)))
+        total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        rows = await db.execute(query.order_by(Tender.created_at.desc(), Tender.id).limit(limit).offset(offset))
+        return Page(items=list(rows.scalars()), total=total, limit=limit, offset=offset)
+
+    async def rules(self, db: AsyncSession, tender: Tender) -> ProcedureRules:
+        centre = await db.get(Centre, tender.centre_id)
+        rows = await db.execute(
+            select(ProcedureOverride.parameter, ProcedureOverride.value).where(
+                ProcedureOverride.region_id == (centre.region_id if centre else None),
+                ProcedureOverride.procedure == tender.procedure,
+            )
+        )
+        try:
+            return rules_for(ProcedureType(tender.procedure), dict(rows.tuples().all()))
+        except RuleOverrideError as exc:
+            raise InvalidInput("procedure.override_invalid", detail=str(exc)) from None
+
+    # -- time --------------------------------------------------------------------------------
+    async def apply_due(self, db: AsyncSession, tender: Tender) -> list[str]:
+        """Apply every time-driven transition that is due now; the caller holds the row lock."""
+        applied = []
+        now = self.clock.now()
+        for transition in lifecycle.due_transitions(TenderState(tender.state), tender.deadline_at, now):
+            await self._transition(db, tender, transition, None, {"deadline": _iso(tender.deadline_at)})
+            applied.append(transition)
+        return applied
+
+    async def sweep(self, db: AsyncSession) -> int:
+        """Close every tender whose deadline has passed (the background safety net)."""
+        now = self.clock.now()
+        due = await db.execute(
+            select(Tender).where(Tender.state == TenderState.PUBLISHED.value, Tender.deadline_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+        count = 0
+        for tender in due.scalars():
+            count += len(await self.apply_due(db, tender))
+        return count
+
+    async def _transition(self, db: AsyncSession, tender: Tender, transition: str, actor: uuid.UUID | None,
+                          data: dict[str, Any]) -> None:
+        before = tender.state
+        try:
+            tender.state = lifecycle.next_state(TenderState(tender.state), transition).value
+        except lifecycle.TransitionError as exc:
+            raise Conflict("tender.transition_invalid", transition=transition, state=exc.state.value) from None
+        tender.version += 1
+        await db.flush()
+        await self.ledger.append(
+            db, f"tender.{transition}",
+            {"tender": str(tender.id), "reference": tender.reference, "from": before, "to": tender.state, **data},
+            actor=actor, subject=f"tender:{tender.id}",
+        )
+        if before != tender.state:
+            await self.ledger.checkpoint(db, f"tender {tender.reference} {transition}")
+
+    # -- drafting ----------------------------------------------------------------------------
+    async def create(self, db: AsyncSession, who: Subject, draft: TenderDraft) -> Tender:
+        enforce(who, "tender.create", Resource(kind="tender"))
+        try:
+            ProcedureType(draft.procedure)
+        except ValueError:
+            raise InvalidInput("tender.procedure_unknown", procedure=draft.procedure,
+                               allowed=", ".join(p.value for p in ProcedureType)) from None
+        _check_text(draft.title, "tender.title_invalid", 300)
+        if draft.estimate_fen <= 0:
+            raise InvalidInput("tender.estimate_invalid")
+        if draft.category not in CATEGORIES:
+            raise InvalidInput("tender.category_invalid", allowed=", ".join(CATEGORIES))
+        tenderer = await db.get(Organisation, draft.tenderer_id)
+        if tenderer is None or tenderer.kind != OrganisationKind.TENDERER:
+            raise InvalidInput("tender.tenderer_unknown")
+        agency = None
+        if draft.agency_id is not None:
+            agency = await db.get(Organisation, draft.agency_id)
+            if agency is None or agency.kind != OrganisationKind.AGENCY:
+                raise InvalidInput("tender.agency_unknown")
+        # Tenderers and agents draft only for their own organisation; staff only in their centre.
+        if who.role is Role.TENDERER and draft.tenderer_id != who.organisation_id:
+            raise InvalidInput("tender.not_your_org")
+        if who.role is Role.AGENT and draft.agency_id != who.organisation_id:
+            raise InvalidInput("tender.not_your_org")
+        centre_id = who.centre_id if who.role is Role.STAFF else draft.centre_id
+        centre = await db.get(Centre, centre_id) if centre_id else None
+        if centre is None or centre.region_id != tenderer.region_id:
+            raise InvalidInput("tender.centre_unknown")
+        rubric = validate_rubric(draft.rubric) if draft.rubric is not None else {}
+        count = int(await db.scalar(select(func.count()).select_from(Tender).where(Tender.centre_id == centre.id)) or 0)
+        year = self.clock.now().year
+        tender = Tender(
+            centre_id=centre.id,
+            reference=f"{centre.code}-{year}-{count + 1:04d}",
+            title=draft.title.strip(),
+            procedure=draft.procedure,
+            state=TenderState.DRAFT.value,
+            tenderer_id=draft.tenderer_id,
+            agency_id=draft.agency_id,
+            created_by=who.user_id,
+            estimate_fen=draft.estimate_fen,
+            description=draft.description,
+            category=draft.category,
+            rubric=rubric,
+        )
+        db.add(tender)
+        await db.flush()
+        await self.ledger.append(db, "tender.created", {"tender": str(tender.id), "reference": tender.reference},
+                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        return tender
+
+    async def edit(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, version: int,
+                   changes: dict[str, Any]) -> Tender:
+        tender = await self.load(db, who, tender_id, "tender.edit", lock=True)
+        if tender.version != version:
+            raise Conflict("tender.version_conflict", current=tender.version)
+        allowed = {"title", "description", "estimate_fen", "rubric", "category"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidInput("tender.fields_not_editable", fields=", ".join(sorted(unknown)))
+        if "title" in changes:
+            _check_text(changes["title"], "tender.title_invalid", 300)
+            tender.title = changes["title"].strip()
+        if "description" in changes:
+            tender.description = str(changes["description"])
+        if "estimate_fen" in changes:
+            if not isinstance(changes["estimate_fen"], int) or changes["estimate_fen"] <= 0:
+                raise InvalidInput("tender.estimate_invalid")
+            tender.estimate_fen = changes["estimate_fen"]
+        if "category" in changes:
+            if changes["category"] not in CATEGORIES:
+                raise InvalidInput("tender.category_invalid", allowed=", ".join(CATEGORIES))
+            tender.category = changes["category"]
+        if "rubric" in changes:
+            tender.rubric = validate_rubric(changes["rubric"])
+        tender.version += 1
+        await db.flush()
+        await self.ledger.append(db, "tender.edited", {"tender": str(tender.id), "fields": sorted(changes)},
+                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        return tender
+
+    async def publish(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, deadline: datetime) -> Tender:
+        tender = await self.load(db, who, tender_id, "tender.publish", lock=True)
+        if not tender.rubric:
+            raise InvalidInput("tender.rubric_missing")
+        if not tender.documents:
+            raise InvalidInput("tender.documents_missing")
+        now = self.clock.now()
+        deadline = _aware(deadline)
+        try:
+            lifecycle.check_publication(now, deadline, await self.rules(db, tender))
+        except lifecycle.ScheduleError:
+            rules = await self.rules(db, tender)
+            raise InvalidInput("tender.period_too_short", days=rules.min_bidding_period_days) from None
+        tender.issued_at = now
+        tender.deadline_at = deadline
+        tender.opening_at = deadline  # 招标投标法 第三十四条: opening at the deadline
+        await self._transition(db, tender, "publish", who.user_id, {
+            "deadline": _iso(deadline),
+            "documents": [{"name": d.name, "sha256": d.sha256} for d in tender.documents],
+        })
+        return tender
+
+    async def amend(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, summary: str,
+                    affects_preparation: bool, new_deadline: datetime | None = None) -> Amendment:
+        tender = await self.load(db, who, tender_id, "tender.amend", lock=True)
+        _check_text(summary, "amendment.summary_invalid", 5000)
+        assert tender.deadline_at is not None  # published tenders always have one
+        now = self.clock.now()
+        old = tender.deadline_at
+        wanted = _aware(new_deadline) if new_deadline else old
+        if wanted < old:
+            raise InvalidInput("amendment.deadline_earlier")
+        try:
+            outcome = lifecycle.amend_deadline(now, wanted, affects_preparation, await self.rules(db, tender))
+        except lifecycle.ScheduleError:
+            raise Conflict("amendment.deadline_passed") from None
+        number = int(await db.scalar(select(func.count()).select_from(Amendment)
+                                     .where(Amendment.tender_id == tender.id)) or 0) + 1
+        amendment = Amendment(tender_id=tender.id, number=number, summary=summary.strip(),
+                              affects_preparation=affects_preparation, issued_at=now, old_deadline=old,
+                              new_deadline=outcome.deadline)
+        db.add(amendment)
+        tender.deadline_at = outcome.deadline
+        tender.opening_at = outcome.deadline
+        await self._transition(db, tender, "amend", who.user_id, {
+            "amendment": number, "affects_preparation": affects_preparation,
+            "old_deadline": _iso(old), "new_deadline": _iso(outcome.deadline), "pushed": outcome.pushed,
+        })
+        return amendment
+
+    async def terminate(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, reason: str) -> Tender:
+        tender = await self.load(db, who, tender_id, "tender.terminate", lock=True)
+        _check_text(reason, "tender.reason_required", 2000)
+        tender.terminated_reason = reason.strip()
+        await self._transition(db, tender, "terminate", who.user_id, {"reason": reason.strip()})
+        return tender
+
+    # -- bidders -----------------------------------------------------------------------------
+    async def register(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> Registration:
+        tender = await self.load(db, who, tender_id, "tender.register", lock=True)
+        assert who.company_id is not None and who.user_id is not None
+        existing = await db.scalar(select(Registration).where(
+            Registration.tender_id == tender.id, Registration.company_id == who.company_id))
+        if existing is not None:
+            return existing  # idempotent: registering twice is not an error
+        reg = Registration(tender_id=tender.id, company_id=who.company_id, registered_by=who.user_id,
+                           registered_at=self.clock.now())
+        db.add(reg)
+        await db.flush()
+        # Who registered, and how many, is confidential until opening (招标投标法 第二十二条): the public
+        # event carries only a keyed commitment the platform can later show to an auditor.
+        await self.ledger.append(db, "tender.registered",
+                                 {"commitment": self.ledger.blind("registration", str(tender.id), str(who.company_id))})
+        return reg
+
+    async def ask(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, question: str) -> Clarification:
+        tender = await self.load(db, who, tender_id, "clarification.ask", lock=True)
+        _check_text(question, "clarification.question_invalid", 5000)
+        assert who.user_id is not None
+        number = int(await db.scalar(select(func.count()).select_from(Clarification)
+                                     .where(Clarification.tender_id == tender.id)) or 0) + 1
+        item = Clarification(tender_id=tender.id, number=number, question=question.strip(), asked_by=who.user_id,
+                             asked_at=self.clock.now())
+        db.add(item)
+        await db.flush()
+        # The event names the clarification, never who asked.
+        await self.ledger.append(db, "clarification.asked", {"tender": str(tender.id), "number": number},
+                                 subject=f"tender:{tender.id}")
+        return item
+
+    async def answer(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, number: int,
+                     answer: str) -> Clarification:
+        tender = await self.load(db, who, tender_id, "clarification.answer", lock=True)
+        _check_text(answer, "clarification.answer_invalid", 10000)
+        item = await db.scalar(select(Clarification).where(Clarification.tender_id == tender.id,
+                                                           Clarification.number == number))
+        if item is None:
+            raise NotFound("error.not_found", kind="clarification")
+        if item.answer is not None:
+            raise Conflict("clarification.already_answered")
+        item.answer = answer.strip()
+        item.answered_by = who.user_id
+        item.answered_at = self.clock.now()
+        await db.flush()
+        await self.ledger.append(db, "clarification.answered", {"tender": str(tender.id), "number": number},
+                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        return item
+
+    async def clarifications(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Clarification]:
+        tender = await self.load(db, who, tender_id, "clarification.view")
+        rows = await db.execute(select(Clarification).where(Clarification.tender_id == tender.id)
+                                .order_by(Clarification.number))
+        return list(rows.scalars())
+
+    async def amendments(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Amendment]:
+        tender = await self.load(db, who, tender_id)
+        rows = await db.execute(select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number))
+        return list(rows.scalars())
+
+    async def registrations(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Registration]:
+        tender = await self.load(db, who, tender_id, "tender.registration.view")
+        query = select(Registration).where(Registration.tender_id == tender.id)
+        if who.role is Role.BIDDER:  # a bidder learns only of its own registration
+            query = query.where(Registration.company_id == who.company_id)
+        return list((await db.execute(query.order_by(Registration.registered_at))).scalars())
+
+    def can(self, who: Subject, action: str, resource: Resource) -> bool:
+        return permits(who, action, resource)
+
+
+def _check_text(value: Any, key: str, limit: int) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise InvalidInput(key, limit=limit)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput("error.timezone_required")
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,1 @@
+"""Browser pages, templates, static assets and the i18n catalogues."""

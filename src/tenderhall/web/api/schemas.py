@@ -1,0 +1,239 @@
+"""Request and response shapes of the API (msgspec validates input at the edge)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=10000)]
+
+
+class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class TokenLoginIn(LoginIn, forbid_unknown_fields=True):
+    name: Name = "cli"
+    days: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = 30
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    days: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = 30
+
+
+class TokenOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    token: str | None = None  # the secret, shown once at creation
+
+
+class MeOut(msgspec.Struct):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    region_id: uuid.UUID | None
+    centre_id: uuid.UUID | None
+    organisation_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    locale: str
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=3, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    role: str
+    display_name: Name
+    email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    region_id: uuid.UUID | None = None
+    centre_id: uuid.UUID | None = None
+    organisation_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+
+
+class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    procedure: str
+    estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")]
+    tenderer_id: uuid.UUID
+    centre_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    description: Text = ""
+    category: str = "works"
+    rubric: dict[str, Any] | None = None
+
+
+class TenderPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
+    description: Text | None = None
+    estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")] | None = None
+    category: str | None = None
+    rubric: dict[str, Any] | None = None
+
+
+class DocumentOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+class TenderOut(msgspec.Struct):
+    id: uuid.UUID
+    reference: str
+    title: str
+    procedure: str
+    state: str
+    centre_id: uuid.UUID
+    tenderer_id: uuid.UUID
+    agency_id: uuid.UUID | None
+    estimate: str
+    category: str
+    description: str
+    rubric: dict[str, Any]
+    issued_at: datetime | None
+    deadline_at: datetime | None
+    opening_at: datetime | None
+    terminated_reason: str | None
+    version: int
+    documents: list[DocumentOut]
+    allowed_actions: list[str]
+
+
+class PageOut(msgspec.Struct):
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+class PublishIn(msgspec.Struct, forbid_unknown_fields=True):
+    deadline: datetime
+
+
+class AmendIn(msgspec.Struct, forbid_unknown_fields=True):
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+    affects_preparation: bool
+    new_deadline: datetime | None = None
+
+
+class AmendmentOut(msgspec.Struct):
+    number: int
+    summary: str
+    affects_preparation: bool
+    issued_at: datetime
+    old_deadline: datetime
+    new_deadline: datetime
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class QuestionIn(msgspec.Struct, forbid_unknown_fields=True):
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    answer: Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
+
+
+class ClarificationOut(msgspec.Struct):
+    number: int
+    question: str
+    asked_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    asked_by_me: bool = False
+
+
+class RegistrationOut(msgspec.Struct):
+    tender_id: uuid.UUID
+    company_id: uuid.UUID
+    registered_at: datetime
+
+
+class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    share_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    certificate_no: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class BankAccountIn(msgspec.Struct, forbid_unknown_fields=True):
+    bank: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    account_no: Annotated[str, msgspec.Meta(min_length=4, max_length=40, pattern=r"^[0-9 -]+$")]
+    account_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class CompanyIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    legal_representative: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    region_id: uuid.UUID | None = None
+    address: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    sme: bool = False
+    persons: list[PersonIn] = []
+    bank_accounts: list[BankAccountIn] = []
+
+
+class PersonOut(msgspec.Struct):
+    role: str
+    name: str
+    phone: str | None
+    email: str | None
+    share_percent: float | None
+    certificate_no: str | None
+
+
+class BankAccountOut(msgspec.Struct):
+    bank: str
+    account_no: str
+    account_name: str
+
+
+class CompanyOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    uscc: str
+    city: str
+    region_id: uuid.UUID
+    legal_representative: str
+    address: str
+    sme: bool
+    persons: list[PersonOut]
+    bank_accounts: list[BankAccountOut]
+
+
+class LedgerEntryOut(msgspec.Struct):
+    index: int
+    kind: str
+    subject: str | None
+    leaf_hash: str
+    body: dict[str, Any]
+
+
+class ProofOut(msgspec.Struct):
+    size: int
+    root: str
+    proof: list[str]
+    index: int | None = None
+    first: int | None = None
+    first_root: str | None = None

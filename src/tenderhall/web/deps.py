@@ -1,0 +1,36 @@
+"""Dependencies shared by controllers: the services, the caller as a policy subject, the session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+
+from tenderhall.auth.models import User
+from tenderhall.auth.policy import Subject
+from tenderhall.auth.service import subject_of
+from tenderhall.errors import Unauthenticated
+from tenderhall.services import Services
+
+
+def provide_services(request: Request[Any, Any, Any]) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def provide_who(request: Request[Any, Any, Any]) -> Subject:
+    return subject_of(request.scope.get("user"))
+
+
+def provide_user(request: Request[Any, Any, Any]) -> User:
+    user = request.scope.get("user")
+    if user is None:
+        raise Unauthenticated()
+    return user  # type: ignore[no-any-return]
+
+
+DEPENDENCIES = {
+    "services": Provide(provide_services, sync_to_thread=False),
+    "who": Provide(provide_who, sync_to_thread=False),
+    "user": Provide(provide_user, sync_to_thread=False),
+}

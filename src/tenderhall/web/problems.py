@@ -1,0 +1,102 @@
+"""Every error becomes RFC 9457 problem details on the API and a readable page in the browser.
+
+No exception reaches the client as a bare 500: unexpected ones are logged with a reference and
+answered with a problem that carries only that reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.response import Template
+
+from tenderhall.errors import DomainError
+from tenderhall.i18n import negotiate, translate
+
+log = logging.getLogger("tenderhall.errors")
+PROBLEM = "application/problem+json"
+
+_HTTP_KEYS = {
+    400: "error.bad_request",
+    401: "error.unauthenticated",
+    403: "error.forbidden",
+    404: "error.not_found_path",
+    405: "error.method_not_allowed",
+    409: "error.conflict",
+    413: "error.too_large",
+    415: "error.unsupported_media",
+    422: "error.invalid",
+    429: "error.too_many",
+}
+
+
+def request_locale(request: Request[Any, Any, Any]) -> str:
+    return negotiate(request.headers.get("accept-language"), request.cookies.get("th_lang"))
+
+
+def _problem(request: Request[Any, Any, Any], status: int, key: str, detail: str, extra: dict[str, Any],
+             headers: dict[str, str] | None = None) -> Response[Any]:
+    locale = request_locale(request)
+    body = {
+        "type": f"urn:tenderhall:problem:{key}",
+        "title": translate(_HTTP_KEYS.get(status, "error.internal" if status >= 500 else "error.bad_request"),
+                           locale, ref="-"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": key,
+        **extra,
+    }
+    wants_html = not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+    if wants_html:
+        return Template(
+            template_name="error.html.jinja",
+            context={"problem": body, "locale": locale},
+            status_code=status,
+            headers=headers,
+            media_type=MediaType.HTML,
+        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    locale = request_locale(request)
+    if isinstance(exc, DomainError):
+        return _problem(request, exc.status, exc.key, exc.message(locale), {})
+    if isinstance(exc, ValidationException):
+        errors = []
+        if isinstance(exc.extra, list):
+            for item in exc.extra:
+                if isinstance(item, dict):
+                    errors.append({"field": item.get("key") or item.get("source"), "message": item.get("message")})
+        return _problem(request, 400, "error.validation", translate("error.validation", locale), {"errors": errors})
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        key = _HTTP_KEYS.get(status, "error.bad_request")
+        if isinstance(exc, NotFoundException):
+            key = "error.not_found_path"
+        elif isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+            key = "error.csrf"
+        elif isinstance(exc, NotAuthorizedException):
+            key = "error.unauthenticated"
+        elif isinstance(exc, TooManyRequestsException):
+            key = "error.too_many"
+        if status >= 500:
+            ref = uuid.uuid4().hex[:12]
+            log.error("server error %s on %s %s: %s", ref, request.method, request.url.path, exc.detail)
+            return _problem(request, status, "error.internal", translate("error.internal", locale, ref=ref), {})
+        return _problem(request, status, key, translate(key, locale), {}, headers=exc.headers)
+    ref = uuid.uuid4().hex[:12]
+    log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
+    return _problem(request, 500, "error.internal", translate("error.internal", locale, ref=ref), {})
