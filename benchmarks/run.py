@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         body = module.run(args.quick).rstrip() + "\n"
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        sections[name] = f"{body}\n_Run {stamp}{' (quick)' if args.quick else ''}, {time.perf_counter() - started:.0f} s._\n"
+        sections[name] = (
+            f"{body}\n_Run {stamp}{' (quick)' if args.quick else ''}, {time.perf_counter() - started:.0f} s._\n"
+        )
         print(body)
     parts = [
         "# Benchmarks\n",

@@ -21,8 +21,9 @@ import_models()
 config: Any = context.config
 
 
-def _compare_type(ctx: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any,
-                  metadata_type: Any) -> bool | None:
+def _compare_type(
+    ctx: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     """Compare decorated types (GUID, DateTimeUTC) by what they store on this dialect.
 
     SQLite reflects BINARY(16) as NUMERIC by affinity, so on SQLite a decorated type only has to

@@ -14,7 +14,6 @@ from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -22,7 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from tenderhall.clock import Clock
-from tenderhall.compose import domain_plugins, import_models
+from tenderhall.compose import build_services, domain_plugins, import_models
 from tenderhall.i18n import translate
 from tenderhall.paths import PACKAGE_DIR
 from tenderhall.services import Services
@@ -57,10 +56,12 @@ async def _sweeper(services: Services) -> None:
             log.exception("deadline sweep failed")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None, *, sweeper: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, *, sweeper: bool = True
+) -> Litestar:
     settings = settings or Settings.from_env()
     import_models()
-    services = Services.build(settings, clock)
+    services = build_services(settings, clock)
     plugins = domain_plugins()
 
     @asynccontextmanager
@@ -82,16 +83,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *, 
         session_dependency_key="db_session",
         create_all=False,
     )
-    login_limit = RateLimitConfig(rate_limit=("minute", 30), exclude=[r"^/(?!api/v1/auth/(login|token)$|login$)"])
-    csrf = CSRFConfig(secret=services.keys.session_key.hex(), cookie_name=CSRF_COOKIE, header_name="x-csrf-token",
-                      cookie_secure=settings.secure_cookies, cookie_samesite="lax")
+    csrf = CSRFConfig(
+        secret=services.keys.session_key.hex(),
+        cookie_name=CSRF_COOKIE,
+        header_name="x-csrf-token",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+    )
 
     def jinja_setup(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["t"] = translate
 
     route_handlers: list[Any] = [
-        healthz, AuthController, UserController, TenderController, DirectoryController, CompanyController,
-        LedgerController, *pages.PAGES,
+        healthz,
+        AuthController,
+        UserController,
+        TenderController,
+        DirectoryController,
+        CompanyController,
+        LedgerController,
+        *pages.PAGES,
         create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"]),
     ]
     for plugin in plugins:
@@ -102,22 +113,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, *, 
         dependencies=DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=db_config)],
         middleware=[
-            login_limit.middleware,
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
         ],
         exception_handlers={Exception: problems.handle},
-        template_config=TemplateConfig(directory=PACKAGE_DIR / "web" / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=jinja_setup),
+        template_config=TemplateConfig(
+            directory=PACKAGE_DIR / "web" / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=jinja_setup,
+        ),
         openapi_config=OpenAPIConfig(
             title="TenderHall API",
             version="0.1.0",
             description="Open e-tendering platform. Errors are RFC 9457 problem details.",
             path="/api/docs",
             render_plugins=[SwaggerRenderPlugin()],
-            components=Components(security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
-            }),
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
+                }
+            ),
             security=[{"bearer": []}],
         ),
         lifespan=[lifespan],

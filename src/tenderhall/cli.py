@@ -84,7 +84,9 @@ def db_check() -> None:
 @cli.command(help="Start the web server (migrates the database first).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="Worker processes (default: TENDERHALL_WORKERS or 1).")
+@click.option(
+    "--workers", default=None, type=int, help="Worker processes (default: TENDERHALL_WORKERS or 1)."
+)
 @click.option("--demo", is_flag=True, help="Seed the demo data if the database is empty.")
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema before starting.")
 def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: bool) -> None:
@@ -100,8 +102,15 @@ def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: boo
         _seed(settings, only_if_empty=True)
     click.echo(f"TenderHall is at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     click.echo(f"data directory: {settings.data_dir}; database: {settings.database_url.split('@')[-1]}")
-    uvicorn.run("tenderhall.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+    uvicorn.run(
+        "tenderhall.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
 
 
 @cli.command(help="Seed the deterministic demo data into an empty database (migrates first).")
@@ -129,29 +138,41 @@ def users() -> None:
 
 @users.command("create", help="Create an account. The password is asked for unless --password is given.")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(["bidder", "tenderer", "agent", "staff", "expert",
-                                                          "supervisor", "custodian", "admin"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["bidder", "tenderer", "agent", "staff", "expert", "supervisor", "custodian", "admin"]),
+)
 @click.option("--display-name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default=None)
 @click.option("--region", "region_code", default=None, help="Region code (e.g. YRD).")
 @click.option("--centre", "centre_code", default=None, help="Centre code, for staff.")
-@click.option("--organisation", "org_uscc", default=None, help="USCC of the tenderer/agency, for those roles.")
+@click.option(
+    "--organisation", "org_uscc", default=None, help="USCC of the tenderer/agency, for those roles."
+)
 @click.option("--company", "company_uscc", default=None, help="USCC of the company, for bidders.")
-def users_create(username: str, role: str, display_name: str, password: str, email: str | None,
-                 region_code: str | None, centre_code: str | None, org_uscc: str | None,
-                 company_uscc: str | None) -> None:
+def users_create(
+    username: str,
+    role: str,
+    display_name: str,
+    password: str,
+    email: str | None,
+    region_code: str | None,
+    centre_code: str | None,
+    org_uscc: str | None,
+    company_uscc: str | None,
+) -> None:
     from sqlalchemy import select
 
     from tenderhall.auth.roles import Role
-    from tenderhall.compose import import_models
+    from tenderhall.compose import build_services, import_models
     from tenderhall.errors import InvalidInput
     from tenderhall.orgs.models import Centre, Company, Organisation, Region
-    from tenderhall.services import Services
 
     async def go() -> str:
         import_models()
-        services = Services.build(_settings())
+        services = build_services(_settings())
         try:
             async with services.transaction() as db:
                 region = centre = org = company = None
@@ -171,12 +192,24 @@ def users_create(username: str, role: str, display_name: str, password: str, ema
                     company = await db.scalar(select(Company).where(Company.uscc == company_uscc.upper()))
                     if company is None:
                         raise InvalidInput("error.not_found", kind="company")
-                region_id = (region.id if region else None) or (centre.region_id if centre else None) or (
-                    org.region_id if org else None) or (company.region_id if company else None)
+                region_id = (
+                    (region.id if region else None)
+                    or (centre.region_id if centre else None)
+                    or (org.region_id if org else None)
+                    or (company.region_id if company else None)
+                )
                 user = await services.accounts.create_user(
-                    db, username=username, password=password, role=Role(role), display_name=display_name,
-                    email=email, region_id=region_id, centre_id=centre.id if centre else None,
-                    organisation_id=org.id if org else None, company_id=company.id if company else None)
+                    db,
+                    username=username,
+                    password=password,
+                    role=Role(role),
+                    display_name=display_name,
+                    email=email,
+                    region_id=region_id,
+                    centre_id=centre.id if centre else None,
+                    organisation_id=org.id if org else None,
+                    company_id=company.id if company else None,
+                )
                 return str(user.id)
         finally:
             await services.engine.dispose()
@@ -191,25 +224,31 @@ def ledger() -> None:
 
 
 @ledger.command("verify", help="Re-check the whole log offline, and against checkpoints saved earlier.")
-@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="A signed checkpoint saved earlier (repeatable).")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint saved earlier (repeatable).",
+)
 def ledger_verify(checkpoints: tuple[Path, ...]) -> None:
     from rich.progress import Progress
 
-    from tenderhall.compose import import_models
+    from tenderhall.compose import build_services, import_models
     from tenderhall.ledger.service import verify_log
-    from tenderhall.services import Services
 
     async def go() -> Any:
         import_models()
-        services = Services.build(_settings())
+        services = build_services(_settings())
         try:
             async with services.sessionmaker() as db:
                 size, _ = await services.ledger.tree_head(db)
                 with Progress(transient=True) as progress:
                     task = progress.add_task("verifying", total=size)
                     return await verify_log(
-                        db, services.ledger.verifier, services.ledger.origin,
+                        db,
+                        services.ledger.verifier,
+                        services.ledger.origin,
                         [p.read_text(encoding="utf-8") for p in checkpoints],
                         progress=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None,
                     )
@@ -222,18 +261,19 @@ def ledger_verify(checkpoints: tuple[Path, ...]) -> None:
         raise click.ClickException(f"ledger verification FAILED{where}: {report.problem}")
     import base64
 
-    click.echo(f"ledger OK: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
-               f"{report.checkpoints_checked} checkpoints matched")
+    click.echo(
+        f"ledger OK: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
+        f"{report.checkpoints_checked} checkpoints matched"
+    )
 
 
 @ledger.command("checkpoint", help="Print a signed checkpoint of the current tree (save it to verify later).")
 def ledger_checkpoint() -> None:
-    from tenderhall.compose import import_models
-    from tenderhall.services import Services
+    from tenderhall.compose import build_services, import_models
 
     async def go() -> str:
         import_models()
-        services = Services.build(_settings())
+        services = build_services(_settings())
         try:
             async with services.sessionmaker() as db:
                 size, root = await services.ledger.tree_head(db)

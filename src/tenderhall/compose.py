@@ -3,13 +3,22 @@
 The kernel never imports ``bidding``, ``evaluation`` or ``collusion`` except here (and in
 ``app.py``/``cli.py``, which ask this module).  Each domain package offers a ``plugin`` module with
 ``ROUTE_HANDLERS`` (Litestar handlers), ``CLI_COMMANDS`` (click commands) and
-``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's).
+``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's); optionally ``MODEL_MODULES``
+and ``make_service(services)``, whose result lands in ``services.domain[<package>]``.
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from tenderhall.clock import Clock
+    from tenderhall.services import Services
+    from tenderhall.settings import Settings
 
 DOMAINS = ("bidding", "evaluation", "collusion")
 
@@ -30,3 +39,18 @@ def import_models() -> None:
     for plugin in domain_plugins():
         for module in getattr(plugin, "MODEL_MODULES", ()):
             importlib.import_module(module)
+
+
+def build_services(
+    settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None
+) -> Services:
+    """The kernel's services plus each domain package's own, for app, CLI and demo alike."""
+    from tenderhall.services import Services
+
+    import_models()
+    services = Services.build(settings, clock, engine)
+    for name, plugin in zip(DOMAINS, domain_plugins(), strict=True):
+        make = getattr(plugin, "make_service", None)
+        if make is not None:
+            services.domain[name] = make(services)
+    return services

@@ -27,7 +27,9 @@ def catalogue(locale: str) -> dict[str, str]:
 
 
 def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
-    text = catalogue(locale if locale in LOCALES else DEFAULT_LOCALE).get(key) or catalogue("en").get(key) or key
+    text = (
+        catalogue(locale if locale in LOCALES else DEFAULT_LOCALE).get(key) or catalogue("en").get(key) or key
+    )
     if params:
         try:
             return text.format(**params)
@@ -39,7 +41,7 @@ def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
 def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
     """The locale for a request: an explicit choice (cookie/account) wins, then Accept-Language."""
     if preferred in LOCALES:
-        return preferred  # type: ignore[return-value]
+        return preferred
     if accept_language:
         ranked = []
         for part in accept_language.split(","):

@@ -42,7 +42,9 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
 
 def derive_key(master: bytes, purpose: str) -> bytes:
     """A separate key per purpose, so no key serves two jobs."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"tenderhall/{purpose}".encode()).derive(master)
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"tenderhall/{purpose}".encode()
+    ).derive(master)
 
 
 @dataclass(frozen=True)

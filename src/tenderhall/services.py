@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
 
 from tenderhall.auth.service import Accounts
 from tenderhall.clock import Clock, SystemClock
@@ -31,13 +34,20 @@ class Services:
     tenders: Tenders
     companies: Companies
     storage: LocalStorage
+    domain: dict[str, Any] = field(default_factory=dict)  # filled by compose.build_services
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Services:
+    def build(
+        cls, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None
+    ) -> Services:
         clock = clock or SystemClock(settings.clock_offset)
         keys = PlatformKeys.load(settings.secrets_dir, settings.ledger_origin)
-        engine = engine or make_engine(settings.database_url)
-        ledger = Ledger(keys.ledger_signer, settings.ledger_origin, clock, derive_key(keys.data_key, "ledger-blinding"))
+        engine = engine or make_engine(
+            settings.database_url, **({"poolclass": NullPool} if settings.null_pool else {})
+        )
+        ledger = Ledger(
+            keys.ledger_signer, settings.ledger_origin, clock, derive_key(keys.data_key, "ledger-blinding")
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -45,8 +55,14 @@ class Services:
             engine=engine,
             sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
             ledger=ledger,
-            accounts=Accounts(clock, ledger, settings.session_hours, settings.login_max_failures,
-                              settings.login_lockout_minutes),
+            accounts=Accounts(
+                clock,
+                ledger,
+                settings.session_hours,
+                settings.login_max_failures,
+                settings.login_lockout_minutes,
+                PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
+            ),
             tenders=Tenders(clock, ledger),
             companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
             storage=LocalStorage(settings.storage_dir),

@@ -32,7 +32,9 @@ def _parse_offset(text: str) -> timedelta:
     try:
         return timedelta(seconds=float(text) * unit)
     except ValueError:
-        raise SettingsError(f"{ENV_PREFIX}CLOCK_OFFSET must be a number of seconds or like 3d, 2h, -30m") from None
+        raise SettingsError(
+            f"{ENV_PREFIX}CLOCK_OFFSET must be a number of seconds or like 3d, 2h, -30m"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     workers: int = 1
+    argon2_time_cost: int = 3
+    # No connection pooling (behind PgBouncer, or when connections must not outlive an event loop).
+    null_pool: bool = False
+    argon2_memory_kib: int = 65536
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,15 +71,21 @@ class Settings:
         database_url = _env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'tenderhall.db'}")
         if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
             database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-        if not (database_url.startswith("sqlite+aiosqlite://") or database_url.startswith("postgresql+asyncpg://")):
-            raise SettingsError(f"{ENV_PREFIX}DATABASE_URL must be a sqlite+aiosqlite:// or postgresql:// URL")
+        if not (
+            database_url.startswith("sqlite+aiosqlite://") or database_url.startswith("postgresql+asyncpg://")
+        ):
+            raise SettingsError(
+                f"{ENV_PREFIX}DATABASE_URL must be a sqlite+aiosqlite:// or postgresql:// URL"
+            )
         base_url = _env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
         host = urlsplit(base_url).netloc or "localhost"
         try:
             workers = int(_env("WORKERS", "1"))
             session_hours = int(_env("SESSION_HOURS", "12"))
         except ValueError:
-            raise SettingsError(f"{ENV_PREFIX}WORKERS and {ENV_PREFIX}SESSION_HOURS must be whole numbers") from None
+            raise SettingsError(
+                f"{ENV_PREFIX}WORKERS and {ENV_PREFIX}SESSION_HOURS must be whole numbers"
+            ) from None
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -85,4 +97,5 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             session_hours=session_hours,
             workers=workers,
+            null_pool=_env("DB_NULL_POOL", "0") in ("1", "true", "yes"),
         )

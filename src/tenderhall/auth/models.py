@@ -21,7 +21,9 @@ class User(UUIDv7AuditBase):
     region_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("regions.id"), nullable=True)
     centre_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
-    company_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id"), nullable=True, index=True
+    )
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     is_active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)

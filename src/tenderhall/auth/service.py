@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -21,20 +22,13 @@ from tenderhall.clock import Clock
 from tenderhall.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
 from tenderhall.ledger.service import Ledger
 
-_hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-TOKEN_PREFIX = "tht_"
+TOKEN_PREFIX = "tht_"  # noqa: S105 - a public marker, not a secret
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 def subject_of(user: User | None) -> Subject:
@@ -57,8 +51,18 @@ class Login:
 
 
 class Accounts:
-    def __init__(self, clock: Clock, ledger: Ledger, session_hours: int = 12, max_failures: int = 5,
-                 lockout_minutes: int = 15) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        ledger: Ledger,
+        session_hours: int = 12,
+        max_failures: int = 5,
+        lockout_minutes: int = 15,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.hasher = hasher or PasswordHasher()
+        # Verified when the user does not exist, so timing does not reveal which usernames exist.
+        self._dummy_hash = self.hasher.hash("not-a-real-password")
         self.clock = clock
         self.ledger = ledger
         self.session_lifetime = timedelta(hours=session_hours)
@@ -98,7 +102,7 @@ class Accounts:
             username=username,
             display_name=display_name,
             email=email,
-            password_hash=hash_password(password),
+            password_hash=self.hasher.hash(password),
             role=role.value,
             region_id=region_id,
             centre_id=centre_id,
@@ -108,7 +112,11 @@ class Accounts:
         db.add(user)
         await db.flush()
         await self.ledger.append(
-            db, "user.created", {"user": str(user.id), "role": role.value}, actor=actor, subject=f"user:{user.id}"
+            db,
+            "user.created",
+            {"user": str(user.id), "role": role.value},
+            actor=actor,
+            subject=f"user:{user.id}",
         )
         return user
 
@@ -117,25 +125,25 @@ class Accounts:
         now = self.clock.now()
         user = await db.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None or not user.is_active:
-            try:
-                _hasher.verify(_DUMMY_HASH, password)
-            except VerificationError:
-                pass
+            with contextlib.suppress(VerificationError):
+                self.hasher.verify(self._dummy_hash, password)
             raise Unauthenticated("auth.bad_credentials")
         if user.locked_until is not None and user.locked_until > now:
             raise TooManyRequests("auth.locked", until=user.locked_until.isoformat(timespec="minutes"))
         try:
-            _hasher.verify(user.password_hash, password)
+            self.hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             failures = user.failed_logins + 1
             locked = now + self.lockout if failures >= self.max_failures else None
             await db.execute(
-                update(User).where(User.id == user.id).values(
-                    failed_logins=0 if locked else failures, locked_until=locked
-                )
+                update(User)
+                .where(User.id == user.id)
+                .values(failed_logins=0 if locked else failures, locked_until=locked)
             )
             await self.ledger.append(
-                db, "auth.login_failed", {"user": str(user.id), "locked": locked is not None},
+                db,
+                "auth.login_failed",
+                {"user": str(user.id), "locked": locked is not None},
                 subject=f"user:{user.id}",
             )
             await db.commit()  # the failure count must survive the error response
@@ -143,11 +151,13 @@ class Accounts:
         if user.failed_logins or user.locked_until:
             user.failed_logins = 0
             user.locked_until = None
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        if self.hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
         return user
 
-    async def open_session(self, db: AsyncSession, user: User, ip: str | None, user_agent: str | None) -> Login:
+    async def open_session(
+        self, db: AsyncSession, user: User, ip: str | None, user_agent: str | None
+    ) -> Login:
         token = secrets.token_urlsafe(32)
         db.add(
             UserSession(
@@ -159,8 +169,9 @@ class Accounts:
             )
         )
         # No IP in the public ledger: it is personal data; the session row keeps it for staff.
-        await self.ledger.append(db, "auth.login", {"user": str(user.id)}, actor=user.id,
-                                 subject=f"user:{user.id}")
+        await self.ledger.append(
+            db, "auth.login", {"user": str(user.id)}, actor=user.id, subject=f"user:{user.id}"
+        )
         return Login(user=user, token=token)
 
     async def close_session(self, db: AsyncSession, token: str) -> None:
@@ -184,7 +195,9 @@ class Accounts:
         )
         return row.scalar_one_or_none()
 
-    async def create_token(self, db: AsyncSession, user: User, name: str, days: int | None) -> tuple[ApiToken, str]:
+    async def create_token(
+        self, db: AsyncSession, user: User, name: str, days: int | None
+    ) -> tuple[ApiToken, str]:
         if not name.strip() or len(name) > 100:
             raise InvalidInput("token.name_invalid")
         if days is not None and not 1 <= days <= 366:
@@ -199,8 +212,13 @@ class Accounts:
         )
         db.add(token)
         await db.flush()
-        await self.ledger.append(db, "auth.token_created", {"user": str(user.id), "token": str(token.id)},
-                                 actor=user.id, subject=f"user:{user.id}")
+        await self.ledger.append(
+            db,
+            "auth.token_created",
+            {"user": str(user.id), "token": str(token.id)},
+            actor=user.id,
+            subject=f"user:{user.id}",
+        )
         return token, secret
 
     async def revoke_token(self, db: AsyncSession, user: User, token_id: uuid.UUID) -> bool:
@@ -210,8 +228,13 @@ class Accounts:
             .values(revoked_at=self.clock.now())
         )
         if result.rowcount:  # type: ignore[attr-defined]
-            await self.ledger.append(db, "auth.token_revoked", {"user": str(user.id), "token": str(token_id)},
-                                     actor=user.id, subject=f"user:{user.id}")
+            await self.ledger.append(
+                db,
+                "auth.token_revoked",
+                {"user": str(user.id), "token": str(token_id)},
+                actor=user.id,
+                subject=f"user:{user.id}",
+            )
             return True
         return False
 
@@ -222,7 +245,11 @@ class Accounts:
         row = await db.execute(
             select(User, ApiToken)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+            .where(
+                ApiToken.token_hash == hash_secret(secret),
+                ApiToken.revoked_at.is_(None),
+                User.is_active.is_(True),
+            )
         )
         found = row.first()
         if found is None:

@@ -55,15 +55,18 @@ class Companies:
     def resource(self, company: Company) -> Resource:
         return Resource(kind="company", region_id=company.region_id, company_id=company.id)
 
-    async def get(self, db: AsyncSession, who: Subject, company_id: uuid.UUID, action: str = "company.view") -> Company:
+    async def get(
+        self, db: AsyncSession, who: Subject, company_id: uuid.UUID, action: str = "company.view"
+    ) -> Company:
         company = await db.get(Company, company_id)
         if company is None:
             raise NotFound("error.not_found", kind="company")
         enforce(who, action, self.resource(company), hide="company.view")
         return company
 
-    async def list(self, db: AsyncSession, who: Subject, q: str | None, limit: int, offset: int
-                   ) -> tuple[list[Company], int]:
+    async def search(
+        self, db: AsyncSession, who: Subject, q: str | None, limit: int, offset: int
+    ) -> tuple[list[Company], int]:
         query = select(Company)
         if who.role is Role.BIDDER:
             query = query.where(Company.id == who.company_id)
@@ -83,11 +86,17 @@ class Companies:
         for p in persons:
             if p.role not in roles:
                 raise InvalidInput("company.person_role", role=p.role, allowed=", ".join(sorted(roles)))
-            out.append(CompanyPerson(
-                role=p.role, name=p.name.strip(), phone=p.phone, email=(p.email or None),
-                id_number_hash=self.person_hash(p.id_number) if p.id_number else None,
-                share_percent=p.share_percent, certificate_no=p.certificate_no,
-            ))
+            out.append(
+                CompanyPerson(
+                    role=p.role,
+                    name=p.name.strip(),
+                    phone=p.phone,
+                    email=(p.email or None),
+                    id_number_hash=self.person_hash(p.id_number) if p.id_number else None,
+                    share_percent=p.share_percent,
+                    certificate_no=p.certificate_no,
+                )
+            )
         shares = sum(p.share_percent or 0 for p in persons if p.role == PersonRole.SHAREHOLDER)
         if shares > 100.0001:
             raise InvalidInput("company.shares_over_100")
@@ -105,16 +114,28 @@ class Companies:
         if await db.scalar(select(Company.id).where(Company.uscc == code)) is not None:
             raise Conflict("company.uscc_exists", uscc=code)
         company = Company(
-            region_id=region_id, name=data.name.strip(), uscc=code, city=data.city.strip(),
-            address=data.address.strip(), legal_representative=data.legal_representative.strip(), sme=data.sme,
+            region_id=region_id,
+            name=data.name.strip(),
+            uscc=code,
+            city=data.city.strip(),
+            address=data.address.strip(),
+            legal_representative=data.legal_representative.strip(),
+            sme=data.sme,
             persons=self._persons(data.persons),
-            bank_accounts=[BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
-                           for b, n, a in data.bank_accounts],
+            bank_accounts=[
+                BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
+                for b, n, a in data.bank_accounts
+            ],
         )
         db.add(company)
         await db.flush()
-        await self.ledger.append(db, "company.registered", {"company": str(company.id), "uscc": code},
-                                 actor=who.user_id, subject=f"company:{company.id}")
+        await self.ledger.append(
+            db,
+            "company.registered",
+            {"company": str(company.id), "uscc": code},
+            actor=who.user_id,
+            subject=f"company:{company.id}",
+        )
         return company
 
     async def edit(self, db: AsyncSession, who: Subject, company_id: uuid.UUID, data: CompanyData) -> Company:
@@ -131,9 +152,16 @@ class Companies:
         company.legal_representative = data.legal_representative.strip()
         company.sme = data.sme
         company.persons = self._persons(data.persons)
-        company.bank_accounts = [BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
-                                 for b, n, a in data.bank_accounts]
+        company.bank_accounts = [
+            BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
+            for b, n, a in data.bank_accounts
+        ]
         await db.flush()
-        await self.ledger.append(db, "company.updated", {"company": str(company.id)},
-                                 actor=who.user_id, subject=f"company:{company.id}")
+        await self.ledger.append(
+            db,
+            "company.updated",
+            {"company": str(company.id)},
+            actor=who.user_id,
+            subject=f"company:{company.id}",
+        )
         return company

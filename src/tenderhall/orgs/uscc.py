@@ -35,10 +35,15 @@ def validate(code: str) -> str:
         raise USCCError("uscc.length", f"a unified social credit code has 18 characters, not {len(text)}")
     bad = sorted({c for c in text if c not in _VALUE})
     if bad:
-        raise USCCError("uscc.charset", f"characters not allowed in a unified social credit code: {''.join(bad)}")
+        raise USCCError(
+            "uscc.charset", f"characters not allowed in a unified social credit code: {''.join(bad)}"
+        )
     expected = check_character(text[:17])
     if text[17] != expected:
-        raise USCCError("uscc.check", f"check character is {text[17]}, but the code's first 17 characters require {expected}")
+        raise USCCError(
+            "uscc.check",
+            f"check character is {text[17]}, but the code's first 17 characters require {expected}",
+        )
     return text
 
 

@@ -48,8 +48,15 @@ def validate_rubric(raw: Any) -> dict[str, Any]:
         seen.add(code)
         total += points
         price_items += kind == "price"
-        out.append({"code": code.strip(), "name": name.strip(), "kind": kind, "max_points": str(points),
-                    "guidance": str(item.get("guidance", ""))})
+        out.append(
+            {
+                "code": code.strip(),
+                "name": name.strip(),
+                "kind": kind,
+                "max_points": str(points),
+                "guidance": str(item.get("guidance", "")),
+            }
+        )
     if price_items != 1:
         raise InvalidInput("rubric.one_price_item")
     if total != 100:

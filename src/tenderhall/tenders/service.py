@@ -81,8 +81,15 @@ class Tenders:
             registered_companies=registered,
         )
 
-    async def load(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, action: str = "tender.view",
-                   *, lock: bool = False) -> Tender:
+    async def load(
+        self,
+        db: AsyncSession,
+        who: Subject,
+        tender_id: uuid.UUID,
+        action: str = "tender.view",
+        *,
+        lock: bool = False,
+    ) -> Tender:
         """Fetch a tender the subject may act on; 404 if it may not even see it."""
         query = select(Tender).where(Tender.id == tender_id)
         if lock:
@@ -95,21 +102,32 @@ class Tenders:
         enforce(who, action, await self.resource(db, tender, who), hide="tender.view")
         return tender
 
-    async def visible_query(self, db: AsyncSession, who: Subject) -> Select[tuple[Tender]]:
+    async def visible_query(self, db: AsyncSession, who: Subject) -> Select[Tender]:
         """Tenders the subject may view, as a query, mirroring the ``tender.view`` rows."""
         public = Tender.state != TenderState.DRAFT.value
         clauses = [public]
         if who.role in (Role.TENDERER, Role.AGENT) and who.organisation_id:
-            clauses.append(or_(Tender.tenderer_id == who.organisation_id, Tender.agency_id == who.organisation_id))
+            clauses.append(
+                or_(Tender.tenderer_id == who.organisation_id, Tender.agency_id == who.organisation_id)
+            )
         if who.role is Role.STAFF and who.centre_id:
             clauses.append(Tender.centre_id == who.centre_id)
         if who.role is Role.SUPERVISOR and who.region_id:
             clauses.append(Tender.centre_id.in_(select(Centre.id).where(Centre.region_id == who.region_id)))
         return select(Tender).where(or_(*clauses))
 
-    async def list(self, db: AsyncSession, who: Subject, *, state: str | None = None,
-                   centre_id: uuid.UUID | None = None, procedure: str | None = None, q: str | None = None,
-                   limit: int = 20, offset: int = 0) -> Page:
+    async def search(
+        self,
+        db: AsyncSession,
+        who: Subject,
+        *,
+        state: str | None = None,
+        centre_id: uuid.UUID | None = None,
+        procedure: str | None = None,
+        q: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> Page:
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidInput("error.pagination", maximum=MAX_PAGE)
         query = await self.visible_query(db, who)
@@ -124,7 +142,9 @@ class Tenders:
         if q:
             query = query.where(or_(Tender.title.contains(q), Tender.reference.contains(q)))
         total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
-        rows = await db.execute(query.order_by(Tender.created_at.desc(), Tender.id).limit(limit).offset(offset))
+        rows = await db.execute(
+            query.order_by(Tender.created_at.desc(), Tender.id).limit(limit).offset(offset)
+        )
         return Page(items=list(rows.scalars()), total=total, limit=limit, offset=offset)
 
     async def rules(self, db: AsyncSession, tender: Tender) -> ProcedureRules:
@@ -146,7 +166,7 @@ class Tenders:
         applied = []
         now = self.clock.now()
         for transition in lifecycle.due_transitions(TenderState(tender.state), tender.deadline_at, now):
-            await self._transition(db, tender, transition, None, {"deadline": _iso(tender.deadline_at)})
+            await self.transition(db, tender, transition, None, {"deadline": _iso(tender.deadline_at)})
             applied.append(transition)
         return applied
 
@@ -154,7 +174,8 @@ class Tenders:
         """Close every tender whose deadline has passed (the background safety net)."""
         now = self.clock.now()
         due = await db.execute(
-            select(Tender).where(Tender.state == TenderState.PUBLISHED.value, Tender.deadline_at <= now)
+            select(Tender)
+            .where(Tender.state == TenderState.PUBLISHED.value, Tender.deadline_at <= now)
             .with_for_update(skip_locked=True)
         )
         count = 0
@@ -162,19 +183,30 @@ class Tenders:
             count += len(await self.apply_due(db, tender))
         return count
 
-    async def _transition(self, db: AsyncSession, tender: Tender, transition: str, actor: uuid.UUID | None,
-                          data: dict[str, Any]) -> None:
+    async def transition(
+        self, db: AsyncSession, tender: Tender, transition: str, actor: uuid.UUID | None, data: dict[str, Any]
+    ) -> None:
         before = tender.state
         try:
             tender.state = lifecycle.next_state(TenderState(tender.state), transition).value
         except lifecycle.TransitionError as exc:
-            raise Conflict("tender.transition_invalid", transition=transition, state=exc.state.value) from None
+            raise Conflict(
+                "tender.transition_invalid", transition=transition, state=exc.state.value
+            ) from None
         tender.version += 1
         await db.flush()
         await self.ledger.append(
-            db, f"tender.{transition}",
-            {"tender": str(tender.id), "reference": tender.reference, "from": before, "to": tender.state, **data},
-            actor=actor, subject=f"tender:{tender.id}",
+            db,
+            f"tender.{transition}",
+            {
+                "tender": str(tender.id),
+                "reference": tender.reference,
+                "from": before,
+                "to": tender.state,
+                **data,
+            },
+            actor=actor,
+            subject=f"tender:{tender.id}",
         )
         if before != tender.state:
             await self.ledger.checkpoint(db, f"tender {tender.reference} {transition}")
@@ -185,8 +217,11 @@ class Tenders:
         try:
             ProcedureType(draft.procedure)
         except ValueError:
-            raise InvalidInput("tender.procedure_unknown", procedure=draft.procedure,
-                               allowed=", ".join(p.value for p in ProcedureType)) from None
+            raise InvalidInput(
+                "tender.procedure_unknown",
+                procedure=draft.procedure,
+                allowed=", ".join(p.value for p in ProcedureType),
+            ) from None
         _check_text(draft.title, "tender.title_invalid", 300)
         if draft.estimate_fen <= 0:
             raise InvalidInput("tender.estimate_invalid")
@@ -210,7 +245,10 @@ class Tenders:
         if centre is None or centre.region_id != tenderer.region_id:
             raise InvalidInput("tender.centre_unknown")
         rubric = validate_rubric(draft.rubric) if draft.rubric is not None else {}
-        count = int(await db.scalar(select(func.count()).select_from(Tender).where(Tender.centre_id == centre.id)) or 0)
+        count = int(
+            await db.scalar(select(func.count()).select_from(Tender).where(Tender.centre_id == centre.id))
+            or 0
+        )
         year = self.clock.now().year
         tender = Tender(
             centre_id=centre.id,
@@ -228,12 +266,18 @@ class Tenders:
         )
         db.add(tender)
         await db.flush()
-        await self.ledger.append(db, "tender.created", {"tender": str(tender.id), "reference": tender.reference},
-                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        await self.ledger.append(
+            db,
+            "tender.created",
+            {"tender": str(tender.id), "reference": tender.reference},
+            actor=who.user_id,
+            subject=f"tender:{tender.id}",
+        )
         return tender
 
-    async def edit(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, version: int,
-                   changes: dict[str, Any]) -> Tender:
+    async def edit(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, version: int, changes: dict[str, Any]
+    ) -> Tender:
         tender = await self.load(db, who, tender_id, "tender.edit", lock=True)
         if tender.version != version:
             raise Conflict("tender.version_conflict", current=tender.version)
@@ -258,11 +302,18 @@ class Tenders:
             tender.rubric = validate_rubric(changes["rubric"])
         tender.version += 1
         await db.flush()
-        await self.ledger.append(db, "tender.edited", {"tender": str(tender.id), "fields": sorted(changes)},
-                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        await self.ledger.append(
+            db,
+            "tender.edited",
+            {"tender": str(tender.id), "fields": sorted(changes)},
+            actor=who.user_id,
+            subject=f"tender:{tender.id}",
+        )
         return tender
 
-    async def publish(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, deadline: datetime) -> Tender:
+    async def publish(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, deadline: datetime
+    ) -> Tender:
         tender = await self.load(db, who, tender_id, "tender.publish", lock=True)
         if not tender.rubric:
             raise InvalidInput("tender.rubric_missing")
@@ -278,19 +329,33 @@ class Tenders:
         tender.issued_at = now
         tender.deadline_at = deadline
         tender.opening_at = deadline  # 招标投标法 第三十四条: opening at the deadline
-        await self._transition(db, tender, "publish", who.user_id, {
-            "deadline": _iso(deadline),
-            "documents": [{"name": d.name, "sha256": d.sha256} for d in tender.documents],
-        })
+        await self.transition(
+            db,
+            tender,
+            "publish",
+            who.user_id,
+            {
+                "deadline": _iso(deadline),
+                "documents": [{"name": d.name, "sha256": d.sha256} for d in tender.documents],
+            },
+        )
         return tender
 
-    async def amend(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, summary: str,
-                    affects_preparation: bool, new_deadline: datetime | None = None) -> Amendment:
+    async def amend(
+        self,
+        db: AsyncSession,
+        who: Subject,
+        tender_id: uuid.UUID,
+        summary: str,
+        affects_preparation: bool,
+        new_deadline: datetime | None = None,
+    ) -> Amendment:
         tender = await self.load(db, who, tender_id, "tender.amend", lock=True)
         _check_text(summary, "amendment.summary_invalid", 5000)
-        assert tender.deadline_at is not None  # published tenders always have one
         now = self.clock.now()
         old = tender.deadline_at
+        if old is None:  # cannot happen for a published tender; refuse rather than guess
+            raise Conflict("tender.transition_invalid", transition="amend", state=tender.state)
         wanted = _aware(new_deadline) if new_deadline else old
         if wanted < old:
             raise InvalidInput("amendment.deadline_earlier")
@@ -298,66 +363,120 @@ class Tenders:
             outcome = lifecycle.amend_deadline(now, wanted, affects_preparation, await self.rules(db, tender))
         except lifecycle.ScheduleError:
             raise Conflict("amendment.deadline_passed") from None
-        number = int(await db.scalar(select(func.count()).select_from(Amendment)
-                                     .where(Amendment.tender_id == tender.id)) or 0) + 1
-        amendment = Amendment(tender_id=tender.id, number=number, summary=summary.strip(),
-                              affects_preparation=affects_preparation, issued_at=now, old_deadline=old,
-                              new_deadline=outcome.deadline)
+        number = (
+            int(
+                await db.scalar(
+                    select(func.count()).select_from(Amendment).where(Amendment.tender_id == tender.id)
+                )
+                or 0
+            )
+            + 1
+        )
+        amendment = Amendment(
+            tender_id=tender.id,
+            number=number,
+            summary=summary.strip(),
+            affects_preparation=affects_preparation,
+            issued_at=now,
+            old_deadline=old,
+            new_deadline=outcome.deadline,
+        )
         db.add(amendment)
         tender.deadline_at = outcome.deadline
         tender.opening_at = outcome.deadline
-        await self._transition(db, tender, "amend", who.user_id, {
-            "amendment": number, "affects_preparation": affects_preparation,
-            "old_deadline": _iso(old), "new_deadline": _iso(outcome.deadline), "pushed": outcome.pushed,
-        })
+        await self.transition(
+            db,
+            tender,
+            "amend",
+            who.user_id,
+            {
+                "amendment": number,
+                "affects_preparation": affects_preparation,
+                "old_deadline": _iso(old),
+                "new_deadline": _iso(outcome.deadline),
+                "pushed": outcome.pushed,
+            },
+        )
         return amendment
 
     async def terminate(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, reason: str) -> Tender:
         tender = await self.load(db, who, tender_id, "tender.terminate", lock=True)
         _check_text(reason, "tender.reason_required", 2000)
         tender.terminated_reason = reason.strip()
-        await self._transition(db, tender, "terminate", who.user_id, {"reason": reason.strip()})
+        await self.transition(db, tender, "terminate", who.user_id, {"reason": reason.strip()})
         return tender
 
     # -- bidders -----------------------------------------------------------------------------
     async def register(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> Registration:
         tender = await self.load(db, who, tender_id, "tender.register", lock=True)
-        assert who.company_id is not None and who.user_id is not None
-        existing = await db.scalar(select(Registration).where(
-            Registration.tender_id == tender.id, Registration.company_id == who.company_id))
+        if who.company_id is None or who.user_id is None:
+            raise InvalidInput("user.bidder_needs_company")
+        existing = await db.scalar(
+            select(Registration).where(
+                Registration.tender_id == tender.id, Registration.company_id == who.company_id
+            )
+        )
         if existing is not None:
             return existing  # idempotent: registering twice is not an error
-        reg = Registration(tender_id=tender.id, company_id=who.company_id, registered_by=who.user_id,
-                           registered_at=self.clock.now())
+        reg = Registration(
+            tender_id=tender.id,
+            company_id=who.company_id,
+            registered_by=who.user_id,
+            registered_at=self.clock.now(),
+        )
         db.add(reg)
         await db.flush()
         # Who registered, and how many, is confidential until opening (招标投标法 第二十二条): the public
         # event carries only a keyed commitment the platform can later show to an auditor.
-        await self.ledger.append(db, "tender.registered",
-                                 {"commitment": self.ledger.blind("registration", str(tender.id), str(who.company_id))})
+        await self.ledger.append(
+            db,
+            "tender.registered",
+            {"commitment": self.ledger.blind("registration", str(tender.id), str(who.company_id))},
+        )
         return reg
 
     async def ask(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, question: str) -> Clarification:
         tender = await self.load(db, who, tender_id, "clarification.ask", lock=True)
         _check_text(question, "clarification.question_invalid", 5000)
-        assert who.user_id is not None
-        number = int(await db.scalar(select(func.count()).select_from(Clarification)
-                                     .where(Clarification.tender_id == tender.id)) or 0) + 1
-        item = Clarification(tender_id=tender.id, number=number, question=question.strip(), asked_by=who.user_id,
-                             asked_at=self.clock.now())
+        if who.user_id is None:
+            raise InvalidInput("error.unauthenticated")
+        number = (
+            int(
+                await db.scalar(
+                    select(func.count())
+                    .select_from(Clarification)
+                    .where(Clarification.tender_id == tender.id)
+                )
+                or 0
+            )
+            + 1
+        )
+        item = Clarification(
+            tender_id=tender.id,
+            number=number,
+            question=question.strip(),
+            asked_by=who.user_id,
+            asked_at=self.clock.now(),
+        )
         db.add(item)
         await db.flush()
         # The event names the clarification, never who asked.
-        await self.ledger.append(db, "clarification.asked", {"tender": str(tender.id), "number": number},
-                                 subject=f"tender:{tender.id}")
+        await self.ledger.append(
+            db,
+            "clarification.asked",
+            {"tender": str(tender.id), "number": number},
+            subject=f"tender:{tender.id}",
+        )
         return item
 
-    async def answer(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, number: int,
-                     answer: str) -> Clarification:
+    async def answer(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, number: int, answer: str
+    ) -> Clarification:
         tender = await self.load(db, who, tender_id, "clarification.answer", lock=True)
         _check_text(answer, "clarification.answer_invalid", 10000)
-        item = await db.scalar(select(Clarification).where(Clarification.tender_id == tender.id,
-                                                           Clarification.number == number))
+        item = await db.scalar(
+            select(Clarification).where(Clarification.tender_id == tender.id, Clarification.number == number)
+        )
         if item is None:
             raise NotFound("error.not_found", kind="clarification")
         if item.answer is not None:
@@ -366,19 +485,29 @@ class Tenders:
         item.answered_by = who.user_id
         item.answered_at = self.clock.now()
         await db.flush()
-        await self.ledger.append(db, "clarification.answered", {"tender": str(tender.id), "number": number},
-                                 actor=who.user_id, subject=f"tender:{tender.id}")
+        await self.ledger.append(
+            db,
+            "clarification.answered",
+            {"tender": str(tender.id), "number": number},
+            actor=who.user_id,
+            subject=f"tender:{tender.id}",
+        )
         return item
 
-    async def clarifications(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Clarification]:
+    async def clarifications(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
+    ) -> list[Clarification]:
         tender = await self.load(db, who, tender_id, "clarification.view")
-        rows = await db.execute(select(Clarification).where(Clarification.tender_id == tender.id)
-                                .order_by(Clarification.number))
+        rows = await db.execute(
+            select(Clarification).where(Clarification.tender_id == tender.id).order_by(Clarification.number)
+        )
         return list(rows.scalars())
 
     async def amendments(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Amendment]:
         tender = await self.load(db, who, tender_id)
-        rows = await db.execute(select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number))
+        rows = await db.execute(
+            select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number)
+        )
         return list(rows.scalars())
 
     async def registrations(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Registration]:

@@ -21,26 +21,39 @@ from tenderhall.services import Services
 from tenderhall.web.api.auth import session_cookie
 from tenderhall.web.api.tenders import yuan
 from tenderhall.web.problems import request_locale
-from tenderhall.web.security import SESSION_COOKIE
+from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
 
 
 def _context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
-    return {"locale": request_locale(request), "user": request.scope.get("user"), "yuan": yuan,
-            "csrf_token": request.scope.get("_csrf_token") or _csrf(request), **extra}
+    return {
+        "locale": request_locale(request),
+        "user": request.scope.get("user"),
+        "yuan": yuan,
+        "csrf_token": request.scope.get("_csrf_token") or _csrf(request),
+        **extra,
+    }
 
 
 def _csrf(request: Request[Any, Any, Any]) -> str:
     from litestar.utils.scope.state import ScopeState
 
-    return ScopeState.from_scope(request.scope).csrf_token or ""
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
 
 
 @get("/", include_in_schema=False)
-async def home(request: Request[Any, Any, Any], who: Subject, services: Services, db_session: AsyncSession,
-               state_filter: Annotated[str | None, Parameter(query="state")] = None) -> Template:
-    page = await services.tenders.list(db_session, who, state=state_filter or None, limit=50)
+async def home(
+    request: Request[Any, Any, Any],
+    who: Subject,
+    services: Services,
+    db_session: AsyncSession,
+    state_filter: Annotated[str | None, Parameter(query="state")] = None,
+) -> Template:
+    page = await services.tenders.search(db_session, who, state=state_filter or None, limit=50)
     centres = {c.id: c for c in (await db_session.execute(select(Centre))).scalars()}
-    return Template("home.html.jinja", context=_context(request, page=page, centres=centres, state=state_filter))
+    return Template(
+        "home.html.jinja", context=_context(request, page=page, centres=centres, state=state_filter)
+    )
 
 
 @get("/login", include_in_schema=False)
@@ -48,26 +61,37 @@ async def login_form(request: Request[Any, Any, Any]) -> Template:
     return Template("login.html.jinja", context=_context(request, error=None))
 
 
-@post("/login", include_in_schema=False)
+@post("/login", include_in_schema=False, middleware=[LOGIN_RATE_LIMIT.middleware])
 async def login_submit(
-    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    services: Services,
+    db_session: AsyncSession,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     try:
-        user = await services.accounts.authenticate(db_session, data.get("username", ""), data.get("password", ""))
+        user = await services.accounts.authenticate(
+            db_session, data.get("username", ""), data.get("password", "")
+        )
     except DomainError as exc:
-        return Template("login.html.jinja", status_code=exc.status,
-                        context=_context(request, error=exc.message(request_locale(request)),
-                                         username=data.get("username", "")))
+        return Template(
+            "login.html.jinja",
+            status_code=exc.status,
+            context=_context(
+                request, error=exc.message(request_locale(request)), username=data.get("username", "")
+            ),
+        )
     login = await services.accounts.open_session(
-        db_session, user, request.client.host if request.client else None, request.headers.get("user-agent"))
+        db_session, user, request.client.host if request.client else None, request.headers.get("user-agent")
+    )
     response: Response[Any] = Redirect("/")
     response.set_cookie(session_cookie(services, login.token, services.settings.session_hours * 3600))
     return response
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> Response[Any]:
+async def logout(
+    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+) -> Response[Any]:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         await services.accounts.close_session(db_session, cookie)
@@ -85,29 +109,56 @@ async def set_language(request: Request[Any, Any, Any], code: str) -> Response[A
 
 
 @get("/tenders/{tender_id:uuid}", include_in_schema=False)
-async def tender_page(request: Request[Any, Any, Any], tender_id: uuid.UUID, who: Subject, services: Services,
-                      db_session: AsyncSession) -> Template:
+async def tender_page(
+    request: Request[Any, Any, Any],
+    tender_id: uuid.UUID,
+    who: Subject,
+    services: Services,
+    db_session: AsyncSession,
+) -> Template:
     tender = await services.tenders.load(db_session, who, tender_id, lock=True)
     resource = await services.tenders.resource(db_session, tender, who)
-    clarifications = (await services.tenders.clarifications(db_session, who, tender_id)
-                      if permits(who, "clarification.view", resource) else None)
+    clarifications = (
+        await services.tenders.clarifications(db_session, who, tender_id)
+        if permits(who, "clarification.view", resource)
+        else None
+    )
     amendments = await services.tenders.amendments(db_session, who, tender_id)
     centre = await db_session.get(Centre, tender.centre_id)
     tenderer = await db_session.get(Organisation, tender.tenderer_id)
     agency = await db_session.get(Organisation, tender.agency_id) if tender.agency_id else None
-    return Template("tender.html.jinja", context=_context(
-        request, tender=tender, centre=centre, tenderer=tenderer, agency=agency, amendments=amendments,
-        clarifications=clarifications, can_register=permits(who, "tender.register", resource)))
+    return Template(
+        "tender.html.jinja",
+        context=_context(
+            request,
+            tender=tender,
+            centre=centre,
+            tenderer=tenderer,
+            agency=agency,
+            amendments=amendments,
+            clarifications=clarifications,
+            can_register=permits(who, "tender.register", resource),
+        ),
+    )
 
 
 @get("/ledger", include_in_schema=False)
-async def ledger_page(request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> Template:
+async def ledger_page(
+    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+) -> Template:
     size, _ = await services.ledger.tree_head(db_session)
     entries = await services.ledger.entries(db_session, max(0, size - 30), size)
     rows = [{"index": e.id, "kind": e.kind, "body": json.loads(e.body)} for e in reversed(entries)]
-    return Template("ledger.html.jinja", context=_context(
-        request, size=size, checkpoint=services.ledger.sign(size, (await services.ledger.tree_head(db_session))[1]),
-        verifier=services.ledger.verifier.key_string(), entries=rows))
+    return Template(
+        "ledger.html.jinja",
+        context=_context(
+            request,
+            size=size,
+            checkpoint=services.ledger.sign(size, (await services.ledger.tree_head(db_session))[1]),
+            verifier=services.ledger.verifier.key_string(),
+            entries=rows,
+        ),
+    )
 
 
 PAGES = [home, login_form, login_submit, logout, set_language, tender_page, ledger_page]

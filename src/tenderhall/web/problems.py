@@ -45,13 +45,22 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
     return negotiate(request.headers.get("accept-language"), request.cookies.get("th_lang"))
 
 
-def _problem(request: Request[Any, Any, Any], status: int, key: str, detail: str, extra: dict[str, Any],
-             headers: dict[str, str] | None = None) -> Response[Any]:
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    key: str,
+    detail: str,
+    extra: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     locale = request_locale(request)
     body = {
         "type": f"urn:tenderhall:problem:{key}",
-        "title": translate(_HTTP_KEYS.get(status, "error.internal" if status >= 500 else "error.bad_request"),
-                           locale, ref="-"),
+        "title": translate(
+            _HTTP_KEYS.get(status, "error.internal" if status >= 500 else "error.bad_request"),
+            locale,
+            ref="-",
+        ),
         "status": status,
         "detail": detail,
         "instance": request.url.path,
@@ -79,8 +88,12 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if isinstance(exc.extra, list):
             for item in exc.extra:
                 if isinstance(item, dict):
-                    errors.append({"field": item.get("key") or item.get("source"), "message": item.get("message")})
-        return _problem(request, 400, "error.validation", translate("error.validation", locale), {"errors": errors})
+                    errors.append(
+                        {"field": item.get("key") or item.get("source"), "message": item.get("message")}
+                    )
+        return _problem(
+            request, 400, "error.validation", translate("error.validation", locale), {"errors": errors}
+        )
     if isinstance(exc, HTTPException):
         status = exc.status_code
         key = _HTTP_KEYS.get(status, "error.bad_request")
@@ -95,7 +108,9 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if status >= 500:
             ref = uuid.uuid4().hex[:12]
             log.error("server error %s on %s %s: %s", ref, request.method, request.url.path, exc.detail)
-            return _problem(request, status, "error.internal", translate("error.internal", locale, ref=ref), {})
+            return _problem(
+                request, status, "error.internal", translate("error.internal", locale, ref=ref), {}
+            )
         return _problem(request, status, key, translate(key, locale), {}, headers=exc.headers)
     ref = uuid.uuid4().hex[:12]
     log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)

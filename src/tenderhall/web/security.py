@@ -7,12 +7,17 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.enums import ScopeType
 from litestar.types import Receive, Scope, Send
 
 from tenderhall.auth.models import User
 from tenderhall.services import Services
 
 SESSION_COOKIE = "th_session"
+# Per client address, on the password endpoints only; the per-account lockout (in the database,
+# shared by all workers) is the second line.
+LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
 CSRF_COOKIE = "th_csrf"
 
 
@@ -26,7 +31,9 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     Anonymous requests pass through with ``user = None``; the policy table decides what they may do.
     """
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         services = services_of(connection)
         header = connection.headers.get("authorization", "")
         cookie = connection.cookies.get(SESSION_COOKIE)
@@ -55,10 +62,12 @@ class SessionCSRFMiddleware(CSRFMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             headers = dict(scope.get("headers", []))
             cookie_header = headers.get(b"cookie", b"").decode("latin-1")
-            has_session = any(part.strip().startswith(SESSION_COOKIE + "=") for part in cookie_header.split(";"))
+            has_session = any(
+                part.strip().startswith(SESSION_COOKIE + "=") for part in cookie_header.split(";")
+            )
             if not has_session and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
                 await self.app(scope, receive, send)
                 return

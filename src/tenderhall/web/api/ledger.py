@@ -28,8 +28,11 @@ class LedgerController(Controller):
     path = "/api/v1/ledger"
     tags = ["ledger"]
 
-    @get("/checkpoint", summary="A signed checkpoint of the current tree (C2SP signed note)",
-         media_type=MediaType.TEXT)
+    @get(
+        "/checkpoint",
+        summary="A signed checkpoint of the current tree (C2SP signed note)",
+        media_type=MediaType.TEXT,
+    )
     async def checkpoint(self, services: Services, db_session: AsyncSession) -> str:
         size, root = await services.ledger.tree_head(db_session)
         return services.ledger.sign(size, root)
@@ -40,28 +43,58 @@ class LedgerController(Controller):
 
     @get("/checkpoints", summary="Milestone checkpoints stored with the events that caused them")
     async def checkpoints(
-        self, db_session: AsyncSession, limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        self,
+        db_session: AsyncSession,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> list[dict[str, object]]:
-        rows = await db_session.execute(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc(),
-                                        LedgerCheckpoint.signed_at.desc()).limit(limit).offset(offset))
-        return [{"size": c.size, "root": b64(c.root), "reason": c.reason, "signed_at": c.signed_at.isoformat(),
-                 "note": c.note} for c in rows.scalars()]
+        rows = await db_session.execute(
+            select(LedgerCheckpoint)
+            .order_by(LedgerCheckpoint.size.desc(), LedgerCheckpoint.signed_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            {
+                "size": c.size,
+                "root": b64(c.root),
+                "reason": c.reason,
+                "signed_at": c.signed_at.isoformat(),
+                "note": c.note,
+            }
+            for c in rows.scalars()
+        ]
 
     @get("/entries", summary="Entries in [start, end)")
     async def entries(
-        self, services: Services, db_session: AsyncSession, start: Annotated[int, Parameter(ge=0)] = 0,
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        start: Annotated[int, Parameter(ge=0)] = 0,
         end: Annotated[int | None, Parameter(ge=1)] = None,
     ) -> list[LedgerEntryOut]:
         end = start + 100 if end is None else end
         if end <= start or end - start > MAX_ENTRIES:
             raise InvalidInput("ledger.range_invalid", maximum=MAX_ENTRIES)
-        return [LedgerEntryOut(index=e.id, kind=e.kind, subject=e.subject, leaf_hash=b64(e.leaf_hash),
-                               body=json.loads(e.body)) for e in await services.ledger.entries(db_session, start, end)]
+        return [
+            LedgerEntryOut(
+                index=e.id,
+                kind=e.kind,
+                subject=e.subject,
+                leaf_hash=b64(e.leaf_hash),
+                body=json.loads(e.body),
+            )
+            for e in await services.ledger.entries(db_session, start, end)
+        ]
 
     @get("/proof/inclusion", summary="Inclusion proof of leaf `index` in the tree of `size`")
-    async def inclusion(self, services: Services, db_session: AsyncSession, index: Annotated[int, Parameter(ge=0)],
-                        size: Annotated[int | None, Parameter(ge=1)] = None) -> ProofOut:
+    async def inclusion(
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        index: Annotated[int, Parameter(ge=0)],
+        size: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> ProofOut:
         if size is None:
             size, _ = await services.ledger.tree_head(db_session)
         try:
@@ -72,9 +105,13 @@ class LedgerController(Controller):
         return ProofOut(size=size, root=b64(root), proof=[b64(p) for p in proof], index=index)
 
     @get("/proof/consistency", summary="Consistency proof between two tree sizes")
-    async def consistency(self, services: Services, db_session: AsyncSession,
-                          first: Annotated[int, Parameter(ge=1)],
-                          second: Annotated[int | None, Parameter(ge=1)] = None) -> ProofOut:
+    async def consistency(
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        first: Annotated[int, Parameter(ge=1)],
+        second: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> ProofOut:
         if second is None:
             second, _ = await services.ledger.tree_head(db_session)
         try:
@@ -83,8 +120,9 @@ class LedgerController(Controller):
             root2 = await services.ledger.root_at(db_session, second)
         except LedgerError as exc:
             raise InvalidInput("ledger.proof_invalid", detail=str(exc)) from None
-        return ProofOut(size=second, root=b64(root2), proof=[b64(p) for p in proof], first=first,
-                        first_root=b64(root1))
+        return ProofOut(
+            size=second, root=b64(root2), proof=[b64(p) for p in proof], first=first, first_root=b64(root1)
+        )
 
 
 __all__ = ["LedgerController", "Response"]

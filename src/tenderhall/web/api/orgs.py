@@ -20,21 +20,53 @@ from tenderhall.web.api.schemas import BankAccountOut, CompanyIn, CompanyOut, Pa
 
 def company_out(c: Company) -> CompanyOut:
     return CompanyOut(
-        id=c.id, name=c.name, uscc=c.uscc, city=c.city, region_id=c.region_id,
-        legal_representative=c.legal_representative, address=c.address, sme=c.sme,
-        persons=[PersonOut(role=p.role, name=p.name, phone=p.phone, email=p.email, share_percent=p.share_percent,
-                           certificate_no=p.certificate_no) for p in c.persons],
-        bank_accounts=[BankAccountOut(bank=b.bank, account_no=b.account_no, account_name=b.account_name)
-                       for b in c.bank_accounts],
+        id=c.id,
+        name=c.name,
+        uscc=c.uscc,
+        city=c.city,
+        region_id=c.region_id,
+        legal_representative=c.legal_representative,
+        address=c.address,
+        sme=c.sme,
+        persons=[
+            PersonOut(
+                role=p.role,
+                name=p.name,
+                phone=p.phone,
+                email=p.email,
+                share_percent=p.share_percent,
+                certificate_no=p.certificate_no,
+            )
+            for p in c.persons
+        ],
+        bank_accounts=[
+            BankAccountOut(bank=b.bank, account_no=b.account_no, account_name=b.account_name)
+            for b in c.bank_accounts
+        ],
     )
 
 
 def company_data(data: CompanyIn) -> CompanyData:
     return CompanyData(
-        name=data.name, uscc=data.uscc, city=data.city, legal_representative=data.legal_representative,
-        region_id=data.region_id, address=data.address, sme=data.sme,
-        persons=[PersonData(role=p.role, name=p.name, id_number=p.id_number, phone=p.phone, email=p.email,
-                            share_percent=p.share_percent, certificate_no=p.certificate_no) for p in data.persons],
+        name=data.name,
+        uscc=data.uscc,
+        city=data.city,
+        legal_representative=data.legal_representative,
+        region_id=data.region_id,
+        address=data.address,
+        sme=data.sme,
+        persons=[
+            PersonData(
+                role=p.role,
+                name=p.name,
+                id_number=p.id_number,
+                phone=p.phone,
+                email=p.email,
+                share_percent=p.share_percent,
+                certificate_no=p.certificate_no,
+            )
+            for p in data.persons
+        ],
         bank_accounts=[(b.bank, b.account_no, b.account_name) for b in data.bank_accounts],
     )
 
@@ -51,16 +83,20 @@ class DirectoryController(Controller):
     @get("/centres", summary="Trading centres")
     async def centres(self, db_session: AsyncSession) -> list[dict[str, str]]:
         rows = await db_session.execute(select(Centre).order_by(Centre.code))
-        return [{"id": str(c.id), "region_id": str(c.region_id), "code": c.code, "name": c.name, "city": c.city}
-                for c in rows.scalars()]
+        return [
+            {"id": str(c.id), "region_id": str(c.region_id), "code": c.code, "name": c.name, "city": c.city}
+            for c in rows.scalars()
+        ]
 
     @get("/organisations", summary="Tenderers and agencies (public directory)")
     async def organisations(self, db_session: AsyncSession, kind: str | None = None) -> list[dict[str, str]]:
         query = select(Organisation).order_by(Organisation.name)
         if kind:
             query = query.where(Organisation.kind == kind)
-        return [{"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
-                for o in (await db_session.execute(query)).scalars()]
+        return [
+            {"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
+            for o in (await db_session.execute(query)).scalars()
+        ]
 
 
 class CompanyController(Controller):
@@ -69,23 +105,37 @@ class CompanyController(Controller):
 
     @get("/", summary="Companies the caller may see (a bidder: only its own)")
     async def list_companies(
-        self, user: User, who: Subject, services: Services, db_session: AsyncSession,
+        self,
+        user: User,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20, offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> PageOut:
-        items, total = await services.companies.list(db_session, who, q, limit, offset)
+        items, total = await services.companies.search(db_session, who, q, limit, offset)
         return PageOut(items=[company_out(c) for c in items], total=total, limit=limit, offset=offset)
 
     @post("/", summary="Register a bidder company (USCC checked per GB 32100-2015)")
-    async def create(self, data: CompanyIn, who: Subject, services: Services, db_session: AsyncSession) -> CompanyOut:
+    async def create(
+        self, data: CompanyIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> CompanyOut:
         return company_out(await services.companies.create(db_session, who, company_data(data)))
 
     @get("/{company_id:uuid}", summary="One company")
-    async def get_company(self, company_id: uuid.UUID, user: User, who: Subject, services: Services,
-                          db_session: AsyncSession) -> CompanyOut:
+    async def get_company(
+        self, company_id: uuid.UUID, user: User, who: Subject, services: Services, db_session: AsyncSession
+    ) -> CompanyOut:
         return company_out(await services.companies.get(db_session, who, company_id))
 
     @patch("/{company_id:uuid}", summary="Update a company's registry data")
-    async def edit(self, company_id: uuid.UUID, data: CompanyIn, who: Subject, services: Services,
-                   db_session: AsyncSession) -> CompanyOut:
+    async def edit(
+        self,
+        company_id: uuid.UUID,
+        data: CompanyIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> CompanyOut:
         return company_out(await services.companies.edit(db_session, who, company_id, company_data(data)))

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.datastructures import UploadFile
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,19 +51,36 @@ def yuan(amount_fen: int) -> str:
 
 async def tender_out(services: Services, db: AsyncSession, who: Subject, tender: Tender) -> TenderOut:
     resource = await services.tenders.resource(db, tender, who)
-    actions = [t for t in allowed_transitions(TenderState(tender.state))
-               if t in ACTION_OF and permits(who, ACTION_OF[t], resource)]
+    actions = [
+        t
+        for t in allowed_transitions(TenderState(tender.state))
+        if t in ACTION_OF and permits(who, ACTION_OF[t], resource)
+    ]
     for extra in ("tender.edit", "tender.register", "clarification.ask", "clarification.answer"):
         if permits(who, extra, resource):
             actions.append(extra.split(".", 1)[1] if extra.startswith("tender.") else extra.replace(".", "_"))
     return TenderOut(
-        id=tender.id, reference=tender.reference, title=tender.title, procedure=tender.procedure, state=tender.state,
-        centre_id=tender.centre_id, tenderer_id=tender.tenderer_id, agency_id=tender.agency_id,
-        estimate=yuan(tender.estimate_fen), category=tender.category, description=tender.description,
-        rubric=tender.rubric, issued_at=tender.issued_at, deadline_at=tender.deadline_at,
-        opening_at=tender.opening_at, terminated_reason=tender.terminated_reason, version=tender.version,
-        documents=[DocumentOut(id=d.id, name=d.name, media_type=d.media_type, sha256=d.sha256, size=d.size)
-                   for d in tender.documents],
+        id=tender.id,
+        reference=tender.reference,
+        title=tender.title,
+        procedure=tender.procedure,
+        state=tender.state,
+        centre_id=tender.centre_id,
+        tenderer_id=tender.tenderer_id,
+        agency_id=tender.agency_id,
+        estimate=yuan(tender.estimate_fen),
+        category=tender.category,
+        description=tender.description,
+        rubric=tender.rubric,
+        issued_at=tender.issued_at,
+        deadline_at=tender.deadline_at,
+        opening_at=tender.opening_at,
+        terminated_reason=tender.terminated_reason,
+        version=tender.version,
+        documents=[
+            DocumentOut(id=d.id, name=d.name, media_type=d.media_type, sha256=d.sha256, size=d.size)
+            for d in tender.documents
+        ],
         allowed_actions=actions,
     )
 
@@ -74,33 +91,67 @@ class TenderController(Controller):
 
     @get("/", summary="Tenders the caller may see, newest first")
     async def list_tenders(
-        self, who: Subject, services: Services, db_session: AsyncSession,
-        state_filter: Annotated[str | None, Parameter(query="state")] = None, centre_id: uuid.UUID | None = None, procedure: str | None = None,
+        self,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+        state_filter: Annotated[str | None, Parameter(query="state")] = None,
+        centre_id: uuid.UUID | None = None,
+        procedure: str | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20, offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> PageOut:
-        page = await services.tenders.list(db_session, who, state=state_filter, centre_id=centre_id, procedure=procedure,
-                                           q=q, limit=limit, offset=offset)
+        page = await services.tenders.search(
+            db_session,
+            who,
+            state=state_filter,
+            centre_id=centre_id,
+            procedure=procedure,
+            q=q,
+            limit=limit,
+            offset=offset,
+        )
         items = [await tender_out(services, db_session, who, t) for t in page.items]
         return PageOut(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
     @post("/", summary="Create a draft tender")
-    async def create(self, data: TenderIn, who: Subject, services: Services, db_session: AsyncSession) -> TenderOut:
-        tender = await services.tenders.create(db_session, who, TenderDraft(
-            title=data.title, procedure=data.procedure, estimate_fen=fen(data.estimate), tenderer_id=data.tenderer_id,
-            centre_id=data.centre_id, agency_id=data.agency_id, description=data.description,
-            category=data.category, rubric=data.rubric))
+    async def create(
+        self, data: TenderIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> TenderOut:
+        tender = await services.tenders.create(
+            db_session,
+            who,
+            TenderDraft(
+                title=data.title,
+                procedure=data.procedure,
+                estimate_fen=fen(data.estimate),
+                tenderer_id=data.tenderer_id,
+                centre_id=data.centre_id,
+                agency_id=data.agency_id,
+                description=data.description,
+                category=data.category,
+                rubric=data.rubric,
+            ),
+        )
         return await tender_out(services, db_session, who, tender)
 
     @get("/{tender_id:uuid}", summary="One tender")
-    async def get_tender(self, tender_id: uuid.UUID, who: Subject, services: Services,
-                         db_session: AsyncSession) -> TenderOut:
+    async def get_tender(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> TenderOut:
         tender = await services.tenders.load(db_session, who, tender_id, lock=True)
         return await tender_out(services, db_session, who, tender)
 
     @patch("/{tender_id:uuid}", summary="Edit a draft (optimistic: send the version you read)")
-    async def edit(self, tender_id: uuid.UUID, data: TenderPatch, who: Subject, services: Services,
-                   db_session: AsyncSession) -> TenderOut:
+    async def edit(
+        self,
+        tender_id: uuid.UUID,
+        data: TenderPatch,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> TenderOut:
         changes: dict[str, Any] = {}
         for name in ("title", "description", "category", "rubric"):
             if getattr(data, name) is not None:
@@ -112,7 +163,11 @@ class TenderController(Controller):
 
     @post("/{tender_id:uuid}/documents", summary="Attach a tender document to a draft")
     async def upload(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession,
+        self,
+        tender_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
         data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> DocumentOut:
         tender = await services.tenders.load(db_session, who, tender_id, "tender.edit", lock=True)
@@ -130,86 +185,174 @@ class TenderController(Controller):
             raise InvalidInput("document.too_large", limit=MAX_DOCUMENT) from None
         if stored.size == 0:
             raise InvalidInput("document.empty")
-        doc = TenderDocument(tender_id=tender.id, name=name, media_type=data.content_type or "application/octet-stream",
-                             sha256=stored.sha256, size=stored.size)
+        doc = TenderDocument(
+            tender_id=tender.id,
+            name=name,
+            media_type=data.content_type or "application/octet-stream",
+            sha256=stored.sha256,
+            size=stored.size,
+        )
         db_session.add(doc)
         tender.version += 1
         await db_session.flush()
-        await services.ledger.append(db_session, "tender.document_added",
-                                     {"tender": str(tender.id), "name": name, "sha256": stored.sha256,
-                                      "size": stored.size}, actor=who.user_id, subject=f"tender:{tender.id}")
-        return DocumentOut(id=doc.id, name=doc.name, media_type=doc.media_type, sha256=doc.sha256, size=doc.size)
+        await services.ledger.append(
+            db_session,
+            "tender.document_added",
+            {"tender": str(tender.id), "name": name, "sha256": stored.sha256, "size": stored.size},
+            actor=who.user_id,
+            subject=f"tender:{tender.id}",
+        )
+        return DocumentOut(
+            id=doc.id, name=doc.name, media_type=doc.media_type, sha256=doc.sha256, size=doc.size
+        )
 
     @get("/{tender_id:uuid}/documents/{document_id:uuid}", summary="Download a tender document")
-    async def download(self, tender_id: uuid.UUID, document_id: uuid.UUID, who: Subject, services: Services,
-                       db_session: AsyncSession) -> Stream:
+    async def download(
+        self,
+        tender_id: uuid.UUID,
+        document_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> Stream:
         tender = await services.tenders.load(db_session, who, tender_id)
         doc = next((d for d in tender.documents if d.id == document_id), None)
         if doc is None:
             raise NotFound("error.not_found", kind="document")
-        return Stream(services.storage.read(doc.sha256), media_type=doc.media_type,
-                      headers={"content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}",
-                               "x-content-sha256": doc.sha256})
+        return Stream(
+            services.storage.read(doc.sha256),
+            media_type=doc.media_type,
+            headers={
+                "content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}",
+                "x-content-sha256": doc.sha256,
+            },
+        )
 
-    @post("/{tender_id:uuid}/publish", summary="Publish the notice; the deadline is checked against the procedure")
-    async def publish(self, tender_id: uuid.UUID, data: PublishIn, who: Subject, services: Services,
-                      db_session: AsyncSession) -> TenderOut:
+    @post(
+        "/{tender_id:uuid}/publish",
+        summary="Publish the notice; the deadline is checked against the procedure",
+    )
+    async def publish(
+        self,
+        tender_id: uuid.UUID,
+        data: PublishIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> TenderOut:
         tender = await services.tenders.publish(db_session, who, tender_id, data.deadline)
         return await tender_out(services, db_session, who, tender)
 
     @post("/{tender_id:uuid}/amendments", summary="Issue an amendment (may push the deadline)")
-    async def amend(self, tender_id: uuid.UUID, data: AmendIn, who: Subject, services: Services,
-                    db_session: AsyncSession) -> AmendmentOut:
-        a = await services.tenders.amend(db_session, who, tender_id, data.summary, data.affects_preparation,
-                                         data.new_deadline)
-        return AmendmentOut(number=a.number, summary=a.summary, affects_preparation=a.affects_preparation,
-                            issued_at=a.issued_at, old_deadline=a.old_deadline, new_deadline=a.new_deadline)
+    async def amend(
+        self, tender_id: uuid.UUID, data: AmendIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> AmendmentOut:
+        a = await services.tenders.amend(
+            db_session, who, tender_id, data.summary, data.affects_preparation, data.new_deadline
+        )
+        return AmendmentOut(
+            number=a.number,
+            summary=a.summary,
+            affects_preparation=a.affects_preparation,
+            issued_at=a.issued_at,
+            old_deadline=a.old_deadline,
+            new_deadline=a.new_deadline,
+        )
 
     @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender")
-    async def amendments(self, tender_id: uuid.UUID, who: Subject, services: Services,
-                         db_session: AsyncSession) -> list[AmendmentOut]:
-        return [AmendmentOut(number=a.number, summary=a.summary, affects_preparation=a.affects_preparation,
-                             issued_at=a.issued_at, old_deadline=a.old_deadline, new_deadline=a.new_deadline)
-                for a in await services.tenders.amendments(db_session, who, tender_id)]
+    async def amendments(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[AmendmentOut]:
+        return [
+            AmendmentOut(
+                number=a.number,
+                summary=a.summary,
+                affects_preparation=a.affects_preparation,
+                issued_at=a.issued_at,
+                old_deadline=a.old_deadline,
+                new_deadline=a.new_deadline,
+            )
+            for a in await services.tenders.amendments(db_session, who, tender_id)
+        ]
 
     @post("/{tender_id:uuid}/terminate", summary="Terminate the tender with a reason")
-    async def terminate(self, tender_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services,
-                        db_session: AsyncSession) -> TenderOut:
+    async def terminate(
+        self, tender_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> TenderOut:
         tender = await services.tenders.terminate(db_session, who, tender_id, data.reason)
         return await tender_out(services, db_session, who, tender)
 
     @post("/{tender_id:uuid}/registrations", summary="Register the caller's company for the tender (报名)")
-    async def register(self, tender_id: uuid.UUID, who: Subject, services: Services,
-                       db_session: AsyncSession) -> RegistrationOut:
+    async def register(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> RegistrationOut:
         reg = await services.tenders.register(db_session, who, tender_id)
-        return RegistrationOut(tender_id=reg.tender_id, company_id=reg.company_id, registered_at=reg.registered_at)
+        return RegistrationOut(
+            tender_id=reg.tender_id, company_id=reg.company_id, registered_at=reg.registered_at
+        )
 
     @get("/{tender_id:uuid}/registrations", summary="Registrations (a bidder sees only its own)")
-    async def registrations(self, tender_id: uuid.UUID, who: Subject, services: Services,
-                            db_session: AsyncSession) -> list[RegistrationOut]:
-        return [RegistrationOut(tender_id=r.tender_id, company_id=r.company_id, registered_at=r.registered_at)
-                for r in await services.tenders.registrations(db_session, who, tender_id)]
+    async def registrations(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[RegistrationOut]:
+        return [
+            RegistrationOut(tender_id=r.tender_id, company_id=r.company_id, registered_at=r.registered_at)
+            for r in await services.tenders.registrations(db_session, who, tender_id)
+        ]
 
     @get("/{tender_id:uuid}/clarifications", summary="Questions and answers (anonymous as to who asked)")
-    async def clarifications(self, tender_id: uuid.UUID, who: Subject, services: Services,
-                             db_session: AsyncSession) -> list[ClarificationOut]:
-        return [ClarificationOut(number=c.number, question=c.question, asked_at=c.asked_at, answer=c.answer,
-                                 answered_at=c.answered_at, asked_by_me=c.asked_by == who.user_id)
-                for c in await services.tenders.clarifications(db_session, who, tender_id)]
+    async def clarifications(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[ClarificationOut]:
+        return [
+            ClarificationOut(
+                number=c.number,
+                question=c.question,
+                asked_at=c.asked_at,
+                answer=c.answer,
+                answered_at=c.answered_at,
+                asked_by_me=c.asked_by == who.user_id,
+            )
+            for c in await services.tenders.clarifications(db_session, who, tender_id)
+        ]
 
     @post("/{tender_id:uuid}/clarifications", summary="Ask a question")
-    async def ask(self, tender_id: uuid.UUID, data: QuestionIn, who: Subject, services: Services,
-                  db_session: AsyncSession) -> ClarificationOut:
+    async def ask(
+        self,
+        tender_id: uuid.UUID,
+        data: QuestionIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> ClarificationOut:
         c = await services.tenders.ask(db_session, who, tender_id, data.question)
-        return ClarificationOut(number=c.number, question=c.question, asked_at=c.asked_at, answer=None,
-                                answered_at=None, asked_by_me=True)
+        return ClarificationOut(
+            number=c.number,
+            question=c.question,
+            asked_at=c.asked_at,
+            answer=None,
+            answered_at=None,
+            asked_by_me=True,
+        )
 
     @post("/{tender_id:uuid}/clarifications/{number:int}/answer", summary="Answer a question")
-    async def answer(self, tender_id: uuid.UUID, number: int, data: AnswerIn, who: Subject, services: Services,
-                     db_session: AsyncSession) -> ClarificationOut:
+    async def answer(
+        self,
+        tender_id: uuid.UUID,
+        number: int,
+        data: AnswerIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> ClarificationOut:
         c = await services.tenders.answer(db_session, who, tender_id, number, data.answer)
-        return ClarificationOut(number=c.number, question=c.question, asked_at=c.asked_at, answer=c.answer,
-                                answered_at=c.answered_at)
+        return ClarificationOut(
+            number=c.number,
+            question=c.question,
+            asked_at=c.asked_at,
+            answer=c.answer,
+            answered_at=c.answered_at,
+        )
 
 
 def _quote(name: str) -> str:
