@@ -1,0 +1,892 @@
+"""Verifiable expert draw (专家抽取): commit, reveal, select, replay.
+
+Protocol
+--------
+1. Before the draw the platform publishes a `Commitment`: SHA-256 of the eligible pool snapshot
+   (RFC 8785 canonical JSON of the records sorted by expert id), SHA-256 of the draw parameters
+   (canonical JSON), SHA-256 of its own fresh 32-byte secret, and the exclusion counts.  The lead
+   anchors `Commitment.digest()` in the ledger.
+2. At draw time the supervisor supplies its own random value (16 to 1024 bytes).
+3. ``seed = SHA-256(SEED_TAG || platform secret || supervisor value || pool hash || params hash)``
+   (hashes as raw 32-byte digests; every part but the supervisor value has a fixed length, so the
+   concatenation is unambiguous).  Neither party alone can steer the seed: the platform is bound
+   to its secret before it sees the supervisor value, and the supervisor cannot see the secret.
+4. Selection and reserves follow from the seed alone (see `HashRng` and `select`).  The
+   `DrawRecord` holds everything needed to replay; `verify_draw` recomputes every step.
+
+PRNG
+----
+`HashRng`: block i of the stream is HMAC-SHA256(key=seed, msg=label || 0x00 || uint64_be(i)),
+read as four big-endian uint64 words, blocks in order.  `below(n)` takes the next word x and
+rejects it while x >= 2**64 - (2**64 mod n), then returns x mod n (exactly uniform).
+
+Selection
+---------
+A lazy Fisher-Yates shuffle of the snapshot positions (step i swaps position i with
+i + below(n - i)) gives a uniform random order.  Experts are taken in that order; one is accepted
+into the first seat of its specialties (requested codes in sorted order) such that the remaining
+seats and the remaining 异地 quota can still be filled from the experts not yet seen (a max-flow
+check over expert *types*: requested-specialty set x remote flag).  Accepting whenever some valid
+completion exists never dead-ends, and when no quota binds this is exactly "the first experts of a
+uniform shuffle".  Reserves are the first `reserves` experts of the same order not on the
+committee; replacements walk that order too, so they are replayable without new randomness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from math import ceil
+from typing import Any, Literal
+
+import rfc8785
+
+from evaluation.avoidance import (
+    Expert,
+    IntArray,
+    PoolIndex,
+    RegionRules,
+    RelationKind,
+    TenderContext,
+    eligible,
+    snapshot_fragment,
+)
+
+SEED_TAG = b"tenderhall/expert-draw/seed/v1\x00"
+PERMUTATION_LABEL = b"tenderhall/expert-draw/permutation/v1"
+PARAMS_FORMAT = "tenderhall.draw-params.v1"
+COMMITMENT_FORMAT = "tenderhall.draw-commitment.v1"
+RECORD_FORMAT = "tenderhall.draw-record.v1"
+SECRET_BYTES = 32
+SUPERVISOR_MIN_BYTES, SUPERVISOR_MAX_BYTES = 16, 1024
+
+
+def canonical_json(obj: Any) -> bytes:
+    """RFC 8785 canonical JSON (the one serialisation every hash in this module covers)."""
+    return bytes(rfc8785.dumps(obj))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class HashRng:
+    """Deterministic stream from a seed: HMAC-SHA256 in counter mode (see the module docstring)."""
+
+    def __init__(self, seed: bytes, label: bytes) -> None:
+        self._key = seed
+        self._prefix = label + b"\x00"
+        self._block = 0
+        self._words: list[int] = []
+
+    def next_u64(self) -> int:
+        if not self._words:
+            digest = hmac.digest(self._key, self._prefix + self._block.to_bytes(8, "big"), "sha256")
+            self._block += 1
+            self._words = [int.from_bytes(digest[i : i + 8], "big") for i in (24, 16, 8, 0)]
+        return self._words.pop()  # words stored reversed, so pop() yields them in stream order
+
+    def below(self, n: int) -> int:
+        """Uniform integer in [0, n) by rejection sampling (no modulo bias)."""
+        if not 1 <= n <= 2**64:
+            raise ValueError(f"below() needs 1 <= n <= 2**64, got {n}")
+        limit = 2**64 - (2**64 % n)
+        while True:
+            x = self.next_u64()
+            if x < limit:
+                return x % n
+
+
+def lazy_permutation(n: int, rng: HashRng) -> Iterator[int]:
+    """The positions 0..n-1 in the order of a Fisher-Yates shuffle, generated one at a time."""
+    moved: dict[int, int] = {}
+    for i in range(n):
+        j = i + rng.below(n - i)
+        picked = moved.get(j, j)
+        moved[j] = moved.pop(i, i)
+        yield picked
+
+
+# -- request and parameters ------------------------------------------------------------------------
+
+
+class DrawError(ValueError):
+    """Invalid draw request or inputs; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    quota: str  # "specialty:A01", "specialty:A01+B02", "remote" or "committee"
+    needed: int
+    available: int
+
+    def __str__(self) -> str:
+        short = self.needed - self.available
+        return f"{self.quota}: needs {self.needed}, only {self.available} possible (short by {short})"
+
+
+class QuotaError(DrawError):
+    """The eligible pool cannot satisfy the quotas; `shortfalls` names each and by how many."""
+
+    def __init__(self, shortfalls: Sequence[Shortfall], detail: str) -> None:
+        self.shortfalls = tuple(shortfalls)
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class CommitteeRequest:
+    """Expert seats per specialty code, committee size, 异地 share and reserve-list length.
+
+    Members other than drawn experts are tenderer representatives (招标人代表).  Law: the committee
+    is odd, at least 5, and experts are at least two thirds of it (招标投标法 第三十七条).
+    `remote_fraction` of the drawn experts, rounded up, must come from outside the tenderer's city.
+    """
+
+    seats: Mapping[str, int]
+    committee_size: int
+    reserves: int = 3
+    remote_fraction: Fraction = Fraction(0)
+
+    def __post_init__(self) -> None:
+        errors = []
+        if not self.seats:
+            errors.append("at least one specialty seat is required")
+        for code, n in self.seats.items():
+            if not isinstance(code, str) or not code:
+                errors.append(f"specialty code {code!r} must be a non-empty string")
+            if not isinstance(n, int) or n < 1:
+                errors.append(f"seats for specialty {code!r} must be a positive integer, got {n!r}")
+        size = self.committee_size
+        if size < 5 or size % 2 == 0:
+            errors.append(f"committee size must be odd and at least 5, got {size}")
+        experts = sum(n for n in self.seats.values() if isinstance(n, int))
+        if experts > size:
+            errors.append(f"{experts} expert seats do not fit a committee of {size}")
+        elif 3 * experts < 2 * size:
+            errors.append(
+                f"experts must be at least 2/3 of the committee: {experts} of {size} "
+                f"(need at least {ceil(Fraction(2 * size, 3))})"
+            )
+        if self.reserves < 0:
+            errors.append(f"reserves must not be negative, got {self.reserves}")
+        if not 0 <= self.remote_fraction <= 1:
+            errors.append(f"remote_fraction must be within [0, 1], got {self.remote_fraction}")
+        if errors:
+            raise DrawError("invalid committee request: " + "; ".join(errors))
+
+    @property
+    def expert_seats(self) -> int:
+        return sum(self.seats.values())
+
+    @property
+    def tenderer_representatives(self) -> int:
+        return self.committee_size - self.expert_seats
+
+    @property
+    def min_remote(self) -> int:
+        return ceil(self.remote_fraction * self.expert_seats)
+
+
+@dataclass(frozen=True)
+class DrawParams:
+    tender_id: str
+    tender_city: str
+    evaluation_date: date
+    request: CommitteeRequest
+    rules: RegionRules
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.request.seats))
+
+    def to_json_obj(self) -> dict[str, Any]:
+        r = self.request
+        return {
+            "committee_size": r.committee_size,
+            "evaluation_date": self.evaluation_date.isoformat(),
+            "expert_seats": r.expert_seats,
+            "format": PARAMS_FORMAT,
+            "min_remote": r.min_remote,
+            "remote_fraction": [r.remote_fraction.numerator, r.remote_fraction.denominator],
+            "reserves": r.reserves,
+            "rules": self.rules.to_json_obj(),
+            "seats": dict(sorted(r.seats.items())),
+            "tender_city": self.tender_city,
+            "tender_id": self.tender_id,
+            "tenderer_representatives": r.tenderer_representatives,
+        }
+
+    @classmethod
+    def from_json_obj(cls, obj: Mapping[str, Any]) -> DrawParams:
+        if obj.get("format") != PARAMS_FORMAT:
+            raise DrawError(f"unknown parameters format {obj.get('format')!r}")
+        num, den = obj["remote_fraction"]
+        rules = obj["rules"]
+        params = cls(
+            tender_id=obj["tender_id"],
+            tender_city=obj["tender_city"],
+            evaluation_date=date.fromisoformat(obj["evaluation_date"]),
+            request=CommitteeRequest(
+                seats=dict(obj["seats"]),
+                committee_size=obj["committee_size"],
+                reserves=obj["reserves"],
+                remote_fraction=Fraction(num, den),
+            ),
+            rules=RegionRules(
+                yearly_evaluation_cap=rules["yearly_evaluation_cap"],
+                same_tenderer_cap=rules["same_tenderer_cap"],
+                former_relation_years=rules["former_relation_years"],
+                conflict_kinds=frozenset(RelationKind(k) for k in rules["conflict_kinds"]),
+            ),
+        )
+        if params.to_json_obj() != dict(obj):
+            raise DrawError("parameters are inconsistent (derived fields do not match the request)")
+        return params
+
+    def digest(self) -> str:
+        return sha256_hex(canonical_json(self.to_json_obj()))
+
+
+# -- pool snapshot ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """The eligible experts as the draw sees them: id, home city, specialties; sorted by id.
+
+    Column-wise, so a 100,000-expert snapshot is three lists, not 100,000 objects.  Its canonical
+    form is the JSON array of ``{"city", "expert_id", "specialties"}`` records.
+    """
+
+    expert_ids: tuple[str, ...]
+    cities: tuple[str, ...]
+    specialties: tuple[tuple[str, ...], ...]
+    # Caches filled by `from_index` only; `verify_draw` always works from the plain columns.
+    _fragments: tuple[bytes, ...] | None = field(default=None, compare=False, repr=False)
+    _rows: tuple[PoolIndex, IntArray] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.expert_ids)
+        if len(self.cities) != n or len(self.specialties) != n:
+            raise DrawError("pool snapshot columns differ in length")
+
+    @classmethod
+    def from_index(cls, index: PoolIndex, positions: IntArray) -> PoolSnapshot:
+        """Snapshot of index rows `positions` (ascending), reusing the index's precomputed columns."""
+        pos = positions.tolist()
+        return cls(
+            expert_ids=tuple(map(index.expert_ids.__getitem__, pos)),
+            cities=tuple(map(index.cities.__getitem__, pos)),
+            specialties=tuple(map(index.specialties.__getitem__, pos)),
+            _fragments=tuple(map(index.fragments.__getitem__, pos)),
+            _rows=(index, positions),
+        )
+
+    def plain(self) -> PoolSnapshot:
+        """The same snapshot without caches (what a verifier rebuilt from JSON would hold)."""
+        return PoolSnapshot(self.expert_ids, self.cities, self.specialties)
+
+    def type_columns(self, codes: Sequence[str], tender_city: str) -> tuple[list[int], list[bool]]:
+        """Per expert: bit mask of the requested `codes` it holds, and whether it is from outside."""
+        if self._rows is not None:
+            index, positions = self._rows
+            return index.type_columns(codes, tender_city, positions)
+        bit = {c: 1 << k for k, c in enumerate(codes)}
+        masks: dict[tuple[str, ...], int] = {}
+        out = []
+        for specs in self.specialties:
+            m = masks.get(specs)
+            if m is None:
+                m = masks[specs] = sum(bit.get(c, 0) for c in set(specs))
+            out.append(m)
+        return out, [c != tender_city for c in self.cities]
+
+    @classmethod
+    def from_experts(cls, experts: Sequence[Expert], eligible_ids: Sequence[str]) -> PoolSnapshot:
+        wanted = set(eligible_ids)
+        chosen = sorted((e for e in experts if e.expert_id in wanted), key=lambda e: e.expert_id)
+        return cls(
+            expert_ids=tuple(e.expert_id for e in chosen),
+            cities=tuple(e.home_city for e in chosen),
+            specialties=tuple(tuple(sorted(e.specialties)) for e in chosen),
+        )
+
+    def __len__(self) -> int:
+        return len(self.expert_ids)
+
+    def canonical_bytes(self, *, use_cache: bool = True) -> bytes:
+        """RFC 8785 JSON of the records; checks the ids are strictly ascending (hence unique)."""
+        ids = self.expert_ids
+        if list(ids) != sorted(ids) or len(set(ids)) != len(ids):
+            raise DrawError("pool snapshot is not sorted by expert_id or has duplicates")
+        frags: Sequence[bytes] | None = self._fragments if use_cache else None
+        if frags is None:
+            frags = [
+                snapshot_fragment(i, c, s) for i, c, s in zip(ids, self.cities, self.specialties, strict=True)
+            ]
+        return b"[" + b",".join(frags) + b"]"
+
+    def digest(self, *, use_cache: bool = True) -> str:
+        return sha256_hex(self.canonical_bytes(use_cache=use_cache))
+
+    def to_json_obj(self) -> list[dict[str, Any]]:
+        return [
+            {"city": c, "expert_id": i, "specialties": list(s)}
+            for i, c, s in zip(self.expert_ids, self.cities, self.specialties, strict=True)
+        ]
+
+    @classmethod
+    def from_json_obj(cls, records: Sequence[Mapping[str, Any]]) -> PoolSnapshot:
+        return cls(
+            expert_ids=tuple(r["expert_id"] for r in records),
+            cities=tuple(r["city"] for r in records),
+            specialties=tuple(tuple(r["specialties"]) for r in records),
+        )
+
+
+def eligible_snapshot(
+    pool: Sequence[Expert] | PoolIndex, ctx: TenderContext, rules: RegionRules
+) -> tuple[PoolSnapshot, dict[str, int]]:
+    """Apply the avoidance rules and return the eligible pool snapshot with the exclusion counts."""
+    if isinstance(pool, PoolIndex):
+        positions, counts = pool.eligible_indices(ctx, rules)
+        return PoolSnapshot.from_index(pool, positions), counts
+    ids, counts = eligible(pool, ctx, rules)
+    return PoolSnapshot.from_experts(pool, ids), counts
+
+
+def params_for(ctx: TenderContext, request: CommitteeRequest, rules: RegionRules) -> DrawParams:
+    """Draw parameters of a tender; its required specialties must be exactly the requested seats."""
+    if set(request.seats) != set(ctx.required_specialties):
+        raise DrawError(
+            f"requested seat codes {sorted(request.seats)} differ from the tender's required "
+            f"specialties {sorted(ctx.required_specialties)}"
+        )
+    return DrawParams(ctx.tender_id, ctx.city, ctx.evaluation_date, request, rules)
+
+
+# -- commitment ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commitment:
+    pool_hash: str
+    params_hash: str
+    secret_hash: str
+    pool_size: int
+    exclusion_counts: Mapping[str, int]
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "exclusion_counts": dict(self.exclusion_counts),
+            "format": COMMITMENT_FORMAT,
+            "params_hash": self.params_hash,
+            "pool_hash": self.pool_hash,
+            "pool_size": self.pool_size,
+            "secret_hash": self.secret_hash,
+        }
+
+    @classmethod
+    def from_json_obj(cls, obj: Mapping[str, Any]) -> Commitment:
+        if obj.get("format") != COMMITMENT_FORMAT:
+            raise DrawError(f"unknown commitment format {obj.get('format')!r}")
+        return cls(
+            pool_hash=obj["pool_hash"],
+            params_hash=obj["params_hash"],
+            secret_hash=obj["secret_hash"],
+            pool_size=obj["pool_size"],
+            exclusion_counts=dict(obj["exclusion_counts"]),
+        )
+
+    def digest(self) -> str:
+        """What the ledger anchors before the draw."""
+        return sha256_hex(canonical_json(self.to_json_obj()))
+
+
+@dataclass(frozen=True)
+class PreparedDraw:
+    """Committed but not drawn: publish `commitment`, keep `platform_secret` private until the draw."""
+
+    commitment: Commitment
+    pool: PoolSnapshot
+    params: DrawParams
+    platform_secret: bytes = field(repr=False)
+
+
+def prepare_draw(
+    pool: PoolSnapshot, params: DrawParams, exclusion_counts: Mapping[str, int], platform_secret: bytes
+) -> PreparedDraw:
+    """Commit to pool, parameters and secret; fails early if the quotas cannot be met."""
+    if len(platform_secret) != SECRET_BYTES:
+        raise DrawError(f"platform secret must be {SECRET_BYTES} bytes, got {len(platform_secret)}")
+    _Quotas(pool, params).check_feasible()
+    commitment = Commitment(
+        pool_hash=pool.digest(),
+        params_hash=params.digest(),
+        secret_hash=sha256_hex(platform_secret),
+        pool_size=len(pool),
+        exclusion_counts=dict(exclusion_counts),
+    )
+    return PreparedDraw(commitment, pool, params, platform_secret)
+
+
+def derive_seed(platform_secret: bytes, supervisor_value: bytes, pool_hash: str, params_hash: str) -> bytes:
+    if len(platform_secret) != SECRET_BYTES:
+        raise DrawError(f"platform secret must be {SECRET_BYTES} bytes, got {len(platform_secret)}")
+    if not SUPERVISOR_MIN_BYTES <= len(supervisor_value) <= SUPERVISOR_MAX_BYTES:
+        raise DrawError(
+            f"supervisor value must be {SUPERVISOR_MIN_BYTES}..{SUPERVISOR_MAX_BYTES} bytes, "
+            f"got {len(supervisor_value)}"
+        )
+    material = (
+        SEED_TAG + platform_secret + supervisor_value + bytes.fromhex(pool_hash) + bytes.fromhex(params_hash)
+    )
+    return hashlib.sha256(material).digest()
+
+
+# -- selection -------------------------------------------------------------------------------------
+
+TypeKey = tuple[int, bool]  # (bit mask over the requested codes in sorted order, remote?)
+
+
+@dataclass(frozen=True)
+class Seat:
+    expert_id: str
+    specialty: str
+
+
+def _max_flow(cap: dict[int, dict[int, int]], source: int, sink: int, want: int) -> tuple[int, set[int]]:
+    """Augmenting-path max flow (graphs here have < 200 nodes and flow <= committee size).
+
+    Mutates `cap` into the residual graph; returns the flow and the nodes reachable from the source
+    in the final residual graph (the source side of a minimum cut).
+    """
+    flow = 0
+    while flow < want:
+        parent = {source: source}
+        stack = [source]
+        while stack and sink not in parent:
+            u = stack.pop()
+            for v, c in cap[u].items():
+                if c > 0 and v not in parent:
+                    parent[v] = u
+                    stack.append(v)
+        if sink not in parent:
+            return flow, set(parent)
+        path, v = [], sink
+        while v != source:
+            path.append((parent[v], v))
+            v = parent[v]
+        push = min(cap[u][w] for u, w in path)
+        for u, w in path:
+            cap[u][w] -= push
+            cap[w][u] = cap[w].get(u, 0) + push
+        flow += push
+    return flow, set()
+
+
+class _Quotas:
+    """Seat and 异地 quotas over expert types, with the feasibility test used by the selection."""
+
+    def __init__(self, pool: PoolSnapshot, params: DrawParams) -> None:
+        self.pool = pool
+        self.params = params
+        self.codes = params.codes
+        self.min_remote = params.request.min_remote
+        self.masks, self.remote = pool.type_columns(self.codes, params.tender_city)
+        self.counts: Counter[TypeKey] = Counter(zip(self.masks, self.remote, strict=True))
+
+    def type_at(self, pos: int) -> TypeKey:
+        return self.masks[pos], self.remote[pos]
+
+    def initial_need(self) -> list[int]:
+        return [self.params.request.seats[c] for c in self.codes]
+
+    def _graph(
+        self, need: Sequence[int], avail: Mapping[TypeKey, int], local_cap: int
+    ) -> dict[int, dict[int, int]]:
+        k = len(self.codes)
+        types = sorted(t for t, n in avail.items() if n > 0 and t[0])
+        source, sink, local = 0, k + len(types) + 1, k + len(types) + 2
+        cap: dict[int, dict[int, int]] = {v: {} for v in range(local + 1)}
+        for s in range(k):
+            cap[source][1 + s] = need[s]
+        for ti, (mask, remote) in enumerate(types):
+            node = 1 + k + ti
+            for s in range(k):
+                if mask >> s & 1:
+                    cap[1 + s][node] = 1 << 30
+            cap[node][sink if remote else local] = avail[(mask, remote)]
+        cap[local][sink] = local_cap
+        return cap
+
+    def feasible(self, need: Sequence[int], remote_needed: int, avail: Mapping[TypeKey, int]) -> bool:
+        total = sum(need)
+        if total == 0:
+            return remote_needed <= 0
+        if remote_needed > total:
+            return False
+        cap = self._graph(need, avail, total - max(remote_needed, 0))
+        return _max_flow(cap, 0, len(cap) - 2, total)[0] == total
+
+    def check_feasible(self) -> None:
+        """Raise `QuotaError` naming each quota that the whole eligible pool cannot meet."""
+        need, avail = self.initial_need(), dict(self.counts)
+        total = sum(need)
+        cap = self._graph(need, avail, total)
+        flow, reached = _max_flow(cap, 0, len(cap) - 2, total)
+        shortfalls: list[Shortfall] = []
+        if flow < total:
+            # Hall violator from the minimum cut: these seats need more experts than hold their codes.
+            deficient = [s for s in range(len(self.codes)) if 1 + s in reached]
+            mask = sum(1 << s for s in deficient)
+            holders = sum(n for t, n in avail.items() if t[0] & mask)
+            name = "+".join(self.codes[s] for s in deficient)
+            shortfalls.append(Shortfall(f"specialty:{name}", sum(need[s] for s in deficient), holders))
+        elif not self.feasible(need, self.min_remote, avail):
+            best = max(r for r in range(self.min_remote) if self.feasible(need, r, avail))
+            shortfalls.append(Shortfall("remote", self.min_remote, best))
+        if shortfalls:
+            remote_total = sum(n for t, n in avail.items() if t[1] and t[0])
+            raise QuotaError(
+                shortfalls,
+                "the eligible pool cannot meet the quotas: "
+                + "; ".join(str(s) for s in shortfalls)
+                + f" (eligible experts: {len(self.pool)}, of them {remote_total} from outside "
+                f"{self.params.tender_city})",
+            )
+
+
+@dataclass(frozen=True)
+class Selection:
+    committee: tuple[Seat, ...]
+    reserves: tuple[str, ...]
+
+
+def _candidates(pool: PoolSnapshot, seed: bytes) -> Iterator[int]:
+    return lazy_permutation(len(pool), HashRng(seed, PERMUTATION_LABEL))
+
+
+def select(pool: PoolSnapshot, params: DrawParams, seed: bytes) -> Selection:
+    """The committee and the ordered reserve list that follow from `seed` (module docstring)."""
+    quotas = _Quotas(pool, params)
+    quotas.check_feasible()
+    codes = quotas.codes
+    need = quotas.initial_need()
+    avail = Counter(quotas.counts)
+    remote_needed = quotas.min_remote
+    committee: list[Seat] = []
+    reserves: list[str] = []
+    wanted_reserves = params.request.reserves
+    for pos in _candidates(pool, seed):
+        mask, remote = quotas.type_at(pos)
+        avail[(mask, remote)] -= 1
+        if not mask:
+            continue
+        seated = False
+        if sum(need) and not (remote_needed >= sum(need) and not remote):
+            for s in range(len(codes)):
+                if mask >> s & 1 and need[s]:
+                    need[s] -= 1
+                    if quotas.feasible(need, remote_needed - remote, avail):
+                        committee.append(Seat(pool.expert_ids[pos], codes[s]))
+                        remote_needed -= remote
+                        seated = True
+                        break
+                    need[s] += 1
+        if not seated:
+            reserves.append(pool.expert_ids[pos])
+        if not sum(need) and len(reserves) >= wanted_reserves:
+            break
+    return Selection(tuple(committee), tuple(reserves[:wanted_reserves]))
+
+
+def check_quotas(pool: PoolSnapshot, params: DrawParams, committee: Sequence[Seat]) -> list[str]:
+    """Independent check of a committee against the quotas; returns the violations found."""
+    problems = []
+    where = {e: k for k, e in enumerate(pool.expert_ids)}
+    ids = [s.expert_id for s in committee]
+    if len(set(ids)) != len(ids):
+        problems.append("an expert holds more than one seat")
+    counts = Counter(s.specialty for s in committee)
+    for code, n in sorted(params.request.seats.items()):
+        if counts.get(code, 0) != n:
+            problems.append(f"specialty {code}: {counts.get(code, 0)} seats filled, {n} requested")
+    remote = 0
+    for seat in committee:
+        k = where.get(seat.expert_id)
+        if k is None:
+            problems.append(f"expert {seat.expert_id} is not in the eligible pool")
+            continue
+        if seat.specialty not in pool.specialties[k]:
+            problems.append(f"expert {seat.expert_id} does not hold specialty {seat.specialty}")
+        remote += pool.cities[k] != params.tender_city
+    if remote < params.request.min_remote:
+        problems.append(f"remote quota: {remote} experts from outside, {params.request.min_remote} required")
+    return problems
+
+
+# -- record ----------------------------------------------------------------------------------------
+
+ReplacementReason = Literal["declined", "no_show", "conflict_declared"]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    departed_id: str
+    reason: ReplacementReason
+    replacement_id: str
+    specialty: str
+
+
+@dataclass(frozen=True)
+class DrawRecord:
+    params: DrawParams
+    pool: PoolSnapshot
+    commitment: Commitment
+    platform_secret: bytes
+    supervisor_value: bytes
+    seed: bytes
+    committee: tuple[Seat, ...]
+    reserves: tuple[str, ...]
+    replacements: tuple[Replacement, ...] = ()
+
+    @property
+    def exclusion_counts(self) -> Mapping[str, int]:
+        return self.commitment.exclusion_counts
+
+    def with_replacement(self, replacement: Replacement) -> DrawRecord:
+        return dataclasses.replace(self, replacements=(*self.replacements, replacement))
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "commitment": self.commitment.to_json_obj(),
+            "committee": [{"expert_id": s.expert_id, "specialty": s.specialty} for s in self.committee],
+            "format": RECORD_FORMAT,
+            "params": self.params.to_json_obj(),
+            "platform_secret": self.platform_secret.hex(),
+            "pool": self.pool.to_json_obj(),
+            "replacements": [
+                {
+                    "departed_id": r.departed_id,
+                    "reason": r.reason,
+                    "replacement_id": r.replacement_id,
+                    "specialty": r.specialty,
+                }
+                for r in self.replacements
+            ],
+            "reserves": list(self.reserves),
+            "seed": self.seed.hex(),
+            "supervisor_value": self.supervisor_value.hex(),
+        }
+
+    def to_json(self) -> bytes:
+        return canonical_json(self.to_json_obj())
+
+    @classmethod
+    def from_json_obj(cls, obj: Mapping[str, Any]) -> DrawRecord:
+        if obj.get("format") != RECORD_FORMAT:
+            raise DrawError(f"unknown draw record format {obj.get('format')!r}")
+        return cls(
+            params=DrawParams.from_json_obj(obj["params"]),
+            pool=PoolSnapshot.from_json_obj(obj["pool"]),
+            commitment=Commitment.from_json_obj(obj["commitment"]),
+            platform_secret=bytes.fromhex(obj["platform_secret"]),
+            supervisor_value=bytes.fromhex(obj["supervisor_value"]),
+            seed=bytes.fromhex(obj["seed"]),
+            committee=tuple(Seat(s["expert_id"], s["specialty"]) for s in obj["committee"]),
+            reserves=tuple(obj["reserves"]),
+            replacements=tuple(
+                Replacement(r["departed_id"], r["reason"], r["replacement_id"], r["specialty"])
+                for r in obj["replacements"]
+            ),
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes) -> DrawRecord:
+        return cls.from_json_obj(json.loads(data))
+
+
+def run_draw(prepared: PreparedDraw, supervisor_value: bytes) -> DrawRecord:
+    """Reveal-time step: mix in the supervisor's value and select."""
+    c = prepared.commitment
+    seed = derive_seed(prepared.platform_secret, supervisor_value, c.pool_hash, c.params_hash)
+    chosen = select(prepared.pool, prepared.params, seed)
+    return DrawRecord(
+        params=prepared.params,
+        pool=prepared.pool,
+        commitment=c,
+        platform_secret=prepared.platform_secret,
+        supervisor_value=supervisor_value,
+        seed=seed,
+        committee=chosen.committee,
+        reserves=chosen.reserves,
+    )
+
+
+# -- replacements ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitteeState:
+    """Current seats (original order, replacements in place) and who has left the committee."""
+
+    members: tuple[Seat, ...]
+    departed: tuple[str, ...] = ()
+
+    @classmethod
+    def initial(cls, record: DrawRecord) -> CommitteeState:
+        return cls(members=record.committee)
+
+    def apply(self, rep: Replacement) -> CommitteeState:
+        members = tuple(
+            Seat(rep.replacement_id, s.specialty) if s.expert_id == rep.departed_id else s
+            for s in self.members
+        )
+        return CommitteeState(members, (*self.departed, rep.departed_id))
+
+
+def replace(
+    record: DrawRecord, declined_expert_id: str, state: CommitteeState, reason: ReplacementReason = "declined"
+) -> Replacement:
+    """The next expert, in the draw's own order, who can take the vacated seat.
+
+    Candidates are the reserves in order, then the rest of the seeded order; the first one not
+    already used or departed who holds the seat's specialty and keeps the 异地 quota wins.
+    """
+    seat = next((s for s in state.members if s.expert_id == declined_expert_id), None)
+    if seat is None:
+        raise DrawError(f"expert {declined_expert_id} holds no seat on the committee")
+    pool, params = record.pool, record.params
+    where = {e: k for k, e in enumerate(pool.expert_ids)}
+    tender_city = params.tender_city
+    remote_now = sum(pool.cities[where[s.expert_id]] != tender_city for s in state.members)
+    leaving_remote = pool.cities[where[declined_expert_id]] != tender_city
+    must_be_remote = remote_now - leaving_remote < params.request.min_remote
+    excluded = (
+        {s.expert_id for s in record.committee} | {s.expert_id for s in state.members} | set(state.departed)
+    )
+    for pos in _candidates(pool, record.seed):
+        eid = pool.expert_ids[pos]
+        if eid in excluded or seat.specialty not in pool.specialties[pos]:
+            continue
+        if must_be_remote and pool.cities[pos] == tender_city:
+            continue
+        return Replacement(declined_expert_id, reason, eid, seat.specialty)
+    raise QuotaError(
+        [Shortfall(f"specialty:{seat.specialty}" + ("+remote" if must_be_remote else ""), 1, 0)],
+        f"no eligible expert left to replace {declined_expert_id} in a {seat.specialty} seat"
+        + (f" from outside {tender_city}" if must_be_remote else ""),
+    )
+
+
+# -- verification ----------------------------------------------------------------------------------
+
+ProblemKind = Literal[
+    "format", "commitment", "pool", "params", "secret", "seed", "result", "reserves", "replacement"
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(p.kind for p in self.problems)
+
+
+def _differences(label: str, expected: Sequence[object], found: Sequence[object]) -> str:
+    for k, (a, b) in enumerate(zip(expected, found, strict=False)):
+        if a != b:
+            return f"{label} differs at position {k}: replay gives {a}, record has {b}"
+    return f"{label} length differs: replay gives {len(expected)}, record has {len(found)}"
+
+
+def verify_draw(record: DrawRecord | bytes, *, anchored_commitment_digest: str | None = None) -> VerifyResult:
+    """Recompute every hash, the seed, the selection and the replacements of a draw record.
+
+    Pass the commitment digest anchored in the ledger before the draw: without it, a forger who
+    rewrote pool, parameters *and* commitment consistently would go unnoticed.
+    """
+    problems: list[Problem] = []
+    if isinstance(record, bytes | bytearray):
+        try:
+            record = DrawRecord.from_json(bytes(record))
+        except (DrawError, ValueError, KeyError, TypeError) as exc:
+            return VerifyResult((Problem("format", f"record cannot be read: {exc}"),))
+    record = dataclasses.replace(record, pool=record.pool.plain())
+    c = record.commitment
+    if anchored_commitment_digest is not None and c.digest() != anchored_commitment_digest:
+        problems.append(Problem("commitment", "commitment differs from the one anchored before the draw"))
+    try:
+        pool_hash = record.pool.digest(use_cache=False)
+    except (DrawError, ValueError) as exc:
+        pool_hash = ""
+        problems.append(Problem("pool", f"pool snapshot is malformed: {exc}"))
+    if pool_hash and pool_hash != c.pool_hash:
+        problems.append(
+            Problem("pool", f"pool snapshot hash {pool_hash} does not match commitment {c.pool_hash}")
+        )
+    if len(record.pool) != c.pool_size:
+        problems.append(
+            Problem("pool", f"pool has {len(record.pool)} experts, commitment says {c.pool_size}")
+        )
+    params_hash = record.params.digest()
+    if params_hash != c.params_hash:
+        problems.append(
+            Problem("params", f"parameters hash {params_hash} does not match commitment {c.params_hash}")
+        )
+    secret_hash = sha256_hex(record.platform_secret)
+    if secret_hash != c.secret_hash:
+        problems.append(Problem("secret", "revealed platform secret does not match its commitment"))
+    try:
+        seed = derive_seed(record.platform_secret, record.supervisor_value, c.pool_hash, c.params_hash)
+    except DrawError as exc:
+        return VerifyResult((*problems, Problem("seed", str(exc))))
+    if seed != record.seed:
+        problems.append(
+            Problem("seed", "recorded seed does not follow from the revealed values and commitment")
+        )
+    try:
+        replay = select(record.pool, record.params, seed)
+    except DrawError as exc:
+        return VerifyResult((*problems, Problem("result", f"replay fails: {exc}")))
+    if replay.committee != record.committee:
+        problems.append(Problem("result", _differences("committee", replay.committee, record.committee)))
+    for issue in check_quotas(record.pool, record.params, record.committee):
+        problems.append(Problem("result", f"recorded committee breaks a quota: {issue}"))
+    if replay.reserves != record.reserves:
+        problems.append(Problem("reserves", _differences("reserve list", replay.reserves, record.reserves)))
+    problems.extend(_verify_replacements(record))
+    return VerifyResult(tuple(problems))
+
+
+def _verify_replacements(record: DrawRecord) -> list[Problem]:
+    state = CommitteeState.initial(record)
+    for k, logged in enumerate(record.replacements):
+        try:
+            expected = replace(record, logged.departed_id, state, logged.reason)
+        except DrawError as exc:
+            return [Problem("replacement", f"replacement {k} cannot be replayed: {exc}")]
+        if expected != logged:
+            return [Problem("replacement", f"replacement {k}: replay gives {expected}, record has {logged}")]
+        state = state.apply(logged)
+    return []
