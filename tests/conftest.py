@@ -126,6 +126,60 @@ def database_url(request: pytest.FixtureRequest, templates: dict[str, str], tmp_
         asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"th_empty_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_db_url(name)
+    finally:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    """Environment for running the ``tenderhall`` command against a test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERHALL_")}
+    env.update(
+        TENDERHALL_DATABASE_URL=database_url,
+        TENDERHALL_DATA_DIR=str(data_dir),
+        TENDERHALL_BASE_URL="http://testserver.local",
+        TENDERHALL_LEDGER_ORIGIN="testserver.local/tenderhall/ledger",
+    )
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Any:
+    """Run ``tenderhall ARGS`` as a real subprocess; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    def run(
+        database_url: str,
+        *args: str,
+        data_dir: Path | None = None,
+        stdin: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        env = cli_env(database_url, data_dir or tmp_path / "data")
+        env.update(extra_env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "tenderhall", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            input=stdin,
+            timeout=300,
+            check=False,
+        )
+
+    return run
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)

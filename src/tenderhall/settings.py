@@ -37,6 +37,13 @@ def _parse_offset(text: str) -> timedelta:
         ) from None
 
 
+def _int(name: str, default: int) -> int:
+    try:
+        return int(_env(name, str(default)))
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be a whole number") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -98,4 +105,6 @@ class Settings:
             session_hours=session_hours,
             workers=workers,
             null_pool=_env("DB_NULL_POOL", "0") in ("1", "true", "yes"),
+            argon2_time_cost=_int("ARGON2_TIME_COST", 3),
+            argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 65536),
         )

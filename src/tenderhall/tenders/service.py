@@ -7,7 +7,7 @@ are due by the injected clock, so a deadline is decided in the same transaction 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,11 +53,20 @@ class Page:
 
 CATEGORIES = ("works", "goods", "services")
 
+# Called inside the transition's transaction, after its ledger event and before its checkpoint,
+# so domain packages act on a transition (e.g. bidding's deadline checkpoint on ``close``)
+# without the kernel importing them.  Registered by the composition root (make_service).
+TransitionListener = Callable[[AsyncSession, Tender, str], Awaitable[None]]
+
 
 class Tenders:
     def __init__(self, clock: Clock, ledger: Ledger) -> None:
         self.clock = clock
         self.ledger = ledger
+        self.listeners: list[TransitionListener] = []
+
+    def add_listener(self, listener: TransitionListener) -> None:
+        self.listeners.append(listener)
 
     # -- reading ---------------------------------------------------------------------------
     async def resource(self, db: AsyncSession, tender: Tender, who: Subject | None = None) -> Resource:
@@ -208,6 +217,8 @@ class Tenders:
             actor=actor,
             subject=f"tender:{tender.id}",
         )
+        for listener in self.listeners:
+            await listener(db, tender, transition)
         if before != tender.state:
             await self.ledger.checkpoint(db, f"tender {tender.reference} {transition}")
 
@@ -263,6 +274,7 @@ class Tenders:
             description=draft.description,
             category=draft.category,
             rubric=rubric,
+            documents=[],  # loaded (empty) now, so reading it later needs no lazy IO
         )
         db.add(tender)
         await db.flush()

@@ -57,9 +57,7 @@ def _problem(
     body = {
         "type": f"urn:tenderhall:problem:{key}",
         "title": translate(
-            _HTTP_KEYS.get(status, "error.internal" if status >= 500 else "error.bad_request"),
-            locale,
-            ref="-",
+            _HTTP_KEYS.get(status, "error.server" if status >= 500 else "error.bad_request"), locale
         ),
         "status": status,
         "detail": detail,

@@ -1,0 +1,70 @@
+"""Settings from the environment and key material on first start."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tenderhall.keys import KeyFileError, PlatformKeys, derive_key
+from tenderhall.settings import Settings, SettingsError
+
+
+def test_defaults_put_everything_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("TENDERHALL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env()
+    assert settings.data_dir == tmp_path / "var"
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'tenderhall.db'}"
+    assert settings.secrets_dir == tmp_path / "var" / "secrets"
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert not settings.secure_cookies
+    assert settings.ledger_origin == "127.0.0.1:8000/tenderhall/ledger"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TENDERHALL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TENDERHALL_DATABASE_URL", "postgresql://u@db.example/th")
+    monkeypatch.setenv("TENDERHALL_BASE_URL", "https://zb.example.gov.cn/")
+    monkeypatch.setenv("TENDERHALL_CLOCK_OFFSET", "-2d")
+    settings = Settings.from_env()
+    assert settings.database_url == "postgresql+asyncpg://u@db.example/th"
+    assert settings.secure_cookies
+    assert settings.base_url == "https://zb.example.gov.cn"
+    assert settings.clock_offset == timedelta(days=-2)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DATABASE_URL", "mysql://x/y"), ("CLOCK_OFFSET", "soon"), ("WORKERS", "many")]
+)
+def test_bad_settings_are_explained(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(f"TENDERHALL_{name}", value)
+    with pytest.raises(SettingsError, match=f"TENDERHALL_{name}"):
+        Settings.from_env()
+
+
+def test_keys_are_made_once_private_and_never_printed(tmp_path: Path) -> None:
+    first = PlatformKeys.load(tmp_path / "secrets", "example.org/ledger")
+    for path in (tmp_path / "secrets").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
+    again = PlatformKeys.load(tmp_path / "secrets", "example.org/ledger")
+    assert again.session_key == first.session_key
+    assert again.data_key == first.data_key
+    assert again.ledger_signer.key_string() == first.ledger_signer.key_string()
+    shown = repr(first)
+    assert first.session_key.hex() not in shown
+    assert "PRIVATE" not in shown
+    assert derive_key(first.data_key, "a") != derive_key(first.data_key, "b")
+
+
+def test_readable_key_files_are_refused(tmp_path: Path) -> None:
+    PlatformKeys.load(tmp_path, "example.org/ledger")
+    (tmp_path / "data.key").chmod(0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        PlatformKeys.load(tmp_path, "example.org/ledger")
