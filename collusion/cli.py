@@ -1,0 +1,107 @@
+"""``tenderhall collusion ...``: train the shipped screen model and benchmark it honestly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from collusion import datasets, model_eval
+from collusion.screen_model import (
+    FEATURE_SETS,
+    SHIPPED_FEATURE_SET,
+    dumps,
+    fits_per_selection,
+    shipped_model_path,
+)
+
+
+@contextmanager
+def _progress(label: str, total: int, quiet: bool) -> Iterator[Callable[[], None]]:
+    if quiet:
+        yield lambda: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _data_dir(value: Path | None) -> Path:
+    d = value or datasets.default_data_dir()
+    if not datasets.data_available(d):
+        raise click.ClickException(
+            f"labelled collusion data not found in {d} (pass --data or set ${datasets.ENV_VAR})"
+        )
+    return d
+
+
+_data_option = click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"folder with the labelled CSVs (default: ../shared/data/collusion or ${datasets.ENV_VAR})",
+)
+
+
+@click.group(name="collusion")
+def collusion() -> None:
+    """Collusion screens: train and benchmark the price-screen model."""
+
+
+@collusion.command()
+@_data_option
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to write the model JSON (default: the shipped collusion/data/screen_model.json)",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def train(data: Path | None, output: Path | None, quiet: bool) -> None:
+    """Fit the screen model on all labelled markets and write it as JSON (reproducible)."""
+    d = _data_dir(data)
+    out = output or shipped_model_path()
+    started = time.perf_counter()
+    try:
+        with _progress("training", fits_per_selection(), quiet) as tick:
+            doc = model_eval.train_document(d, tick=tick)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(dumps(doc), encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    hp = doc["hyperparameters"]
+    click.echo(
+        f"wrote {out} ({len(doc['trees'])} trees, depth {hp['max_depth']}) "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+@collusion.command()
+@_data_option
+@click.option(
+    "--features",
+    type=click.Choice(sorted(FEATURE_SETS)),
+    default=SHIPPED_FEATURE_SET,
+    show_default=True,
+    help="feature set to evaluate (the shipped model uses the default)",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def benchmark(data: Path | None, features: str, quiet: bool) -> None:
+    """Grouped 5-fold CV per market and leave-one-market-out, against the logistic floors."""
+    d = _data_dir(data)
+    started = time.perf_counter()
+    try:
+        arrays = model_eval.load_arrays(d)
+        with _progress("evaluating", model_eval.evaluation_fits(len(arrays)), quiet) as tick:
+            ev = model_eval.evaluate(arrays, tick=tick, feature_set=features)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(model_eval.markdown_table(ev), nl=False)
+    click.echo(f"\n{time.perf_counter() - started:.0f} s")

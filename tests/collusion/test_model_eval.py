@@ -1,0 +1,93 @@
+"""Evaluation protocol: metrics, grouped folds, leave-one-market-out, the report table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collusion import datasets, model_eval, screen_model
+from collusion.model_eval import Evaluation, MarketArrays, Metrics
+from collusion.screen_model import FEATURE_NAMES, feature_matrix, fits_per_selection
+from collusion.screens import screens
+
+needs_data = pytest.mark.skipif(
+    not datasets.data_available(),
+    reason=f"labelled collusion data absent from {datasets.default_data_dir()} (set ${datasets.ENV_VAR})",
+)
+
+
+@pytest.fixture
+def small_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The protocol, not the model size, is under test: keep the synthetic fits quick.
+    monkeypatch.setattr(screen_model, "N_ESTIMATORS", (20, 40))
+
+
+def _market(seed: int, n: int = 120, tight_is_collusive: bool = True) -> MarketArrays:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    items = []
+    for label in y:
+        tight = bool(label) == tight_is_collusive
+        items.append(
+            screens(list(100 * (1 + rng.uniform(0, 0.01 if tight else 0.2, int(rng.integers(3, 8))))))
+        )
+    return MarketArrays(feature_matrix(items), y.astype(np.int64), tuple(f"t{seed}-{i}" for i in range(n)))
+
+
+def test_metrics_hand_example() -> None:
+    y = np.array([0, 0, 1, 1])
+    m = model_eval.metrics(y, np.array([0.1, 0.6, 0.4, 0.9]))
+    # Pairs (pos, neg) ranked right: (0.4>0.1), (0.9>0.1), (0.9>0.6); wrong: (0.4<0.6) -> 3/4.
+    assert m.roc_auc == pytest.approx(0.75)
+    assert m.prevalence == 0.5
+    # At 0.5: negatives 1/2 right, positives 1/2 right.
+    assert m.balanced_accuracy == pytest.approx(0.5)
+    # Precision at the two positives' ranks: 1/1 and 2/3.
+    assert m.pr_auc == pytest.approx((1 + 2 / 3) / 2)
+
+
+@pytest.mark.usefixtures("small_grid")
+def test_grouped_cv_learns_a_clear_signal() -> None:
+    ticks: list[int] = []
+    m = model_eval.grouped_cv(_market(1), tick=lambda: ticks.append(1))
+    assert m.roc_auc > 0.9
+    assert len(ticks) == model_eval.OUTER_FOLDS * fits_per_selection()
+
+
+@pytest.mark.usefixtures("small_grid")
+def test_leave_one_market_out_exposes_direction_flip() -> None:
+    assert model_eval.leave_one_market_out({"a": _market(1), "b": _market(2)}, "b").roc_auc > 0.9
+    # A market whose cartels look the opposite way cannot be read off the others: reported, not hidden.
+    flipped = {"a": _market(1), "flipped": _market(3, tight_is_collusive=False)}
+    assert model_eval.leave_one_market_out(flipped, "flipped").roc_auc < 0.5
+
+
+def test_markdown_table() -> None:
+    m = Metrics(100, 0.3, 0.8, 0.6, 0.7)
+    table = model_eval.markdown_table(Evaluation({"USA": m, "Other": m}, {"USA": m, "Other": m}))
+    lines = table.strip().splitlines()
+    assert lines[0].startswith("| market | tenders | prevalence | floor ROC-AUC")
+    assert lines[2] == "| USA | 100 | 0.300 | 0.710 | 0.800 | 0.600 | 0.700 | 0.800 | 0.600 | 0.700 |"
+    assert lines[3].startswith("| Other | 100 | 0.300 | - |")
+    assert lines[-1].startswith("| **mean** | | | 0.710 | 0.800")
+
+
+@needs_data
+def test_loaded_markets_match_the_data_readme() -> None:
+    arrays = model_eval.load_arrays()
+    counts = {m: (len(a.y), int(a.y.sum())) for m, a in arrays.items()}
+    assert counts == {
+        "USA": (3754, 487),
+        "Brazil": (101, 33),
+        "Italy": (278, 143),
+        "Switzerland GR/See-Gaster": (4344, 3199),
+    }
+    for a in arrays.values():
+        assert a.x.shape[1] == len(FEATURE_NAMES)
+        assert np.isfinite(a.x).all()
+        assert len(set(a.tender_ids)) == len(a.tender_ids)
+
+
+def test_missing_data_is_a_clear_error(tmp_path: object) -> None:
+    with pytest.raises(datasets.DataMissingError, match="not found"):
+        datasets.load_market("Brazil", tmp_path)  # type: ignore[arg-type]

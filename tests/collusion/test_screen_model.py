@@ -1,0 +1,117 @@
+"""The JSON screen model: exact agreement with scikit-learn, safe loading, risk and explanations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from collusion import datasets
+from collusion.screen_model import (
+    FEATURE_NAMES,
+    SEED,
+    ScreenModel,
+    _classifier,
+    balanced_weights,
+    columns,
+    export,
+    feature_matrix,
+    load_model,
+)
+from collusion.screens import screens
+
+needs_data = pytest.mark.skipif(
+    not datasets.data_available(),
+    reason=f"labelled collusion data absent from {datasets.default_data_dir()} (set ${datasets.ENV_VAR})",
+)
+
+
+def _synthetic(n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    items = []
+    y = rng.integers(0, 2, n)
+    for label in y:
+        k = int(rng.integers(1, 9))
+        spread = 0.01 if label else 0.2
+        items.append(screens(list(100 * (1 + rng.uniform(0, spread, k)))))
+    return feature_matrix(items), y, np.zeros(n, dtype=np.int64)
+
+
+def _assert_export_matches(x: np.ndarray, y: np.ndarray, g: np.ndarray) -> None:
+    clf = _classifier(3, 60, SEED).fit(x, y, sample_weight=balanced_weights(y, g))
+    model = ScreenModel(json.loads(json.dumps(export(clf, {}))))
+    np.testing.assert_allclose(model.predict_proba(x), clf.predict_proba(x)[:, 1], rtol=0, atol=1e-9)
+
+
+def test_export_matches_sklearn_synthetic() -> None:
+    _assert_export_matches(*_synthetic())
+
+
+def test_feature_subset_export_reads_the_full_matrix() -> None:
+    x, y, g = _synthetic()
+    cols = columns("transfer")
+    clf = _classifier(2, 40, SEED).fit(x[:, cols], y, sample_weight=balanced_weights(y, g))
+    model = ScreenModel(export(clf, {}, "transfer"))
+    assert model.doc["features"] == [FEATURE_NAMES[c] for c in cols]
+    np.testing.assert_allclose(model.predict_proba(x), clf.predict_proba(x[:, cols])[:, 1], atol=1e-9)
+    with pytest.raises(ValueError, match="unknown feature set"):
+        columns("nope")
+
+
+@needs_data
+def test_export_matches_sklearn_on_training_data() -> None:
+    from collusion.model_eval import _stack, load_arrays
+
+    _assert_export_matches(*_stack(list(load_arrays().values())))
+
+
+def test_shipped_model_loads_and_scores() -> None:
+    model = load_model()
+    assert model.doc["features"] == list(FEATURE_NAMES)
+    assert set(model.doc["training_data"]["sha256"]) == set(datasets.MARKET_FILES.values())
+    assert {"numpy", "scikit-learn", "python"} <= set(model.doc["library_versions"])
+    for prices in ([100.0], [100.0, 100.5, 101.0, 101.5], [100, 180, 260, 95, 130]):
+        r = model.risk(screens(prices))
+        assert 0.0 <= r <= 1.0
+
+
+def test_contributions_add_up_to_log_odds() -> None:
+    model = load_model()
+    s = screens([100, 101, 102, 103, 120])
+    raw = float(model.decision_function(feature_matrix([s]))[0])
+    bias = model.init + model.rate * sum(float(t.value[0]) for t in model.trees)
+    total = bias + sum(c.log_odds for c in model.contributions(s))
+    assert total == pytest.approx(raw, abs=1e-9)
+
+
+def test_explain_is_plain_english() -> None:
+    model = load_model()
+    for prices in ([100, 100.2, 100.4, 100.6, 100.8, 101], [100, 150, 151, 152], [5.0]):
+        reasons = model.explain(screens(prices))
+        assert len(reasons) <= 3
+        assert all(isinstance(r, str) and "raises the risk" in r for r in reasons)
+    contribs = model.contributions(screens([100, 150, 151, 152]))
+    assert all(c.key.endswith((".raises", ".lowers")) for c in contribs)
+
+
+def test_rejects_pickle_and_foreign_json(tmp_path: Path) -> None:
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(b"\x80\x04\x95 not json")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_model(bad)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(ValueError, match="format"):
+        load_model(other)
+
+
+def test_balanced_weights() -> None:
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    g = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    w = balanced_weights(y, g)
+    assert w.sum() == pytest.approx(len(y))
+    for market in (0, 1):
+        for label in (0, 1):
+            assert w[(g == market) & (y == label)].sum() == pytest.approx(len(y) / 4)
