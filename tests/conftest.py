@@ -181,6 +181,42 @@ def run_cli(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
+def spawn_cli(tmp_path: Path) -> Iterator[Any]:
+    """Start ``tenderhall ARGS`` as a long-running process (e.g. ``serve``); stopped after the test."""
+    import signal
+    import subprocess
+    import sys
+
+    started: list[subprocess.Popen[str]] = []
+
+    def spawn(
+        database_url: str, *args: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        env = cli_env(database_url, tmp_path / "data")
+        env.update(extra_env or {})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tenderhall", *args],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append(proc)
+        return proc
+
+    yield spawn
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
 
