@@ -69,12 +69,26 @@ def _problem(
     if wants_html:
         return Template(
             template_name="error.html.jinja",
-            context={"problem": body, "locale": locale},
+            context={"problem": body, "locale": locale, "user": request.scope.get("user")},
             status_code=status,
             headers=headers,
             media_type=MediaType.HTML,
-        ).to_asgi_response(request.app, request)  # type: ignore[return-value]
+        )  # type: ignore[return-value]
     return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _while_reading_request(exc: BaseException) -> bool:
+    """Whether Litestar raised ``exc`` while extracting the request's parameters and body, before
+    any dependency or handler ran: then the request itself is malformed.  Litestar 2 lets a few
+    such errors escape as non-HTTP exceptions (a JSON body that is not UTF-8 or is nested beyond
+    the decoder's recursion limit; a multipart form without a file for an ``UploadFile``)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "to_kwargs" and "litestar" in code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -110,6 +124,8 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
                 request, status, "error.internal", translate("error.internal", locale, ref=ref), {}
             )
         return _problem(request, status, key, translate(key, locale), {}, headers=exc.headers)
+    if _while_reading_request(exc):
+        return _problem(request, 400, "error.bad_request", translate("error.bad_request", locale), {})
     ref = uuid.uuid4().hex[:12]
     log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
     return _problem(request, 500, "error.internal", translate("error.internal", locale, ref=ref), {})
