@@ -79,7 +79,7 @@ def create_app(
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=services.engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
+        before_send_handler="autocommit_include_redirects",  # a sign-in redirect must keep its session
         session_dependency_key="db_session",
         create_all=False,
     )
