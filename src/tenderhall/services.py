@@ -16,7 +16,7 @@ from tenderhall.clock import Clock, SystemClock
 from tenderhall.db.engine import make_engine
 from tenderhall.keys import PlatformKeys, derive_key
 from tenderhall.ledger.service import Ledger
-from tenderhall.orgs.service import Companies
+from tenderhall.orgs.service import Companies, Directory
 from tenderhall.settings import Settings
 from tenderhall.storage import LocalStorage
 from tenderhall.tenders.service import Tenders
@@ -33,6 +33,7 @@ class Services:
     accounts: Accounts
     tenders: Tenders
     companies: Companies
+    directory: Directory
     storage: LocalStorage
     domain: dict[str, Any] = field(default_factory=dict)  # filled by compose.build_services
 
@@ -64,6 +65,7 @@ class Services:
                 PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
             ),
             tenders=Tenders(clock, ledger),
+            directory=Directory(ledger),
             companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
             storage=LocalStorage(settings.storage_dir),
         )

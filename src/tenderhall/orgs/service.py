@@ -16,7 +16,16 @@ from tenderhall.auth.roles import Role
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.ledger.service import Ledger
 from tenderhall.orgs import uscc
-from tenderhall.orgs.models import BankAccount, Company, CompanyPerson, PersonRole, Region
+from tenderhall.orgs.models import (
+    BankAccount,
+    Centre,
+    Company,
+    CompanyPerson,
+    Organisation,
+    OrganisationKind,
+    PersonRole,
+    Region,
+)
 
 
 @dataclass(frozen=True)
@@ -146,16 +155,23 @@ class Companies:
             raise InvalidInput(exc.code, detail=str(exc)) from None
         if code != company.uscc:
             raise InvalidInput("company.uscc_immutable")
+        persons = self._persons(data.persons)
+        accounts = [
+            BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
+            for b, n, a in data.bank_accounts
+        ]
+        # Delete the old rows first: the unit of work would insert the new ones before deleting
+        # the orphans, and an unchanged bank account would then violate (company, account_no).
+        company.persons = []
+        company.bank_accounts = []
+        await db.flush()
         company.name = data.name.strip()
         company.city = data.city.strip()
         company.address = data.address.strip()
         company.legal_representative = data.legal_representative.strip()
         company.sme = data.sme
-        company.persons = self._persons(data.persons)
-        company.bank_accounts = [
-            BankAccount(bank=b, account_no=n.replace(" ", ""), account_name=a)
-            for b, n, a in data.bank_accounts
-        ]
+        company.persons = persons
+        company.bank_accounts = accounts
         await db.flush()
         await self.ledger.append(
             db,
@@ -165,3 +181,72 @@ class Companies:
             subject=f"company:{company.id}",
         )
         return company
+
+
+class Directory:
+    """Regions, centres, tenderers and agencies: created by the platform admin."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    async def create_region(self, db: AsyncSession, who: Subject, code: str, name: str) -> Region:
+        enforce(who, "org.manage", Resource(kind="region"))
+        if await db.scalar(select(Region.id).where(Region.code == code)) is not None:
+            raise Conflict("org.code_exists", code=code)
+        region = Region(code=code, name=name.strip())
+        db.add(region)
+        await db.flush()
+        await self.ledger.append(
+            db,
+            "region.created",
+            {"region": str(region.id), "code": code},
+            actor=who.user_id,
+            subject=f"region:{region.id}",
+        )
+        return region
+
+    async def create_centre(
+        self, db: AsyncSession, who: Subject, region_id: uuid.UUID, code: str, name: str, city: str
+    ) -> Centre:
+        enforce(who, "org.manage", Resource(kind="centre", region_id=region_id))
+        if await db.get(Region, region_id) is None:
+            raise InvalidInput("company.region_unknown")
+        if await db.scalar(select(Centre.id).where(Centre.code == code)) is not None:
+            raise Conflict("org.code_exists", code=code)
+        centre = Centre(region_id=region_id, code=code, name=name.strip(), city=city.strip())
+        db.add(centre)
+        await db.flush()
+        await self.ledger.append(
+            db,
+            "centre.created",
+            {"centre": str(centre.id), "code": code},
+            actor=who.user_id,
+            subject=f"centre:{centre.id}",
+        )
+        return centre
+
+    async def create_organisation(
+        self, db: AsyncSession, who: Subject, region_id: uuid.UUID, kind: str, name: str, code: str, city: str
+    ) -> Organisation:
+        enforce(who, "org.manage", Resource(kind="organisation", region_id=region_id))
+        if kind not in {k.value for k in OrganisationKind}:
+            raise InvalidInput("org.kind_invalid", allowed=", ".join(k.value for k in OrganisationKind))
+        if await db.get(Region, region_id) is None:
+            raise InvalidInput("company.region_unknown")
+        try:
+            valid = uscc.validate(code)
+        except uscc.USCCError as exc:
+            raise InvalidInput(exc.code, detail=str(exc)) from None
+        if await db.scalar(select(Organisation.id).where(Organisation.uscc == valid)) is not None:
+            raise Conflict("company.uscc_exists", uscc=valid)
+        org = Organisation(region_id=region_id, kind=kind, name=name.strip(), uscc=valid, city=city.strip())
+        db.add(org)
+        await db.flush()
+        await self.ledger.append(
+            db,
+            "organisation.created",
+            {"organisation": str(org.id), "kind": kind, "uscc": valid},
+            actor=who.user_id,
+            subject=f"organisation:{org.id}",
+        )
+        return org

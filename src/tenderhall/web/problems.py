@@ -73,7 +73,7 @@ def _problem(
             status_code=status,
             headers=headers,
             media_type=MediaType.HTML,
-        )  # type: ignore[return-value]
+        )
     return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

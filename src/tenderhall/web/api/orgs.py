@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, get, patch, post, put
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,17 @@ from tenderhall.auth.policy import Subject
 from tenderhall.orgs.models import Centre, Company, Organisation, Region
 from tenderhall.orgs.service import CompanyData, PersonData
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import BankAccountOut, CompanyIn, CompanyOut, PageOut, PersonOut
+from tenderhall.web.api.schemas import (
+    BankAccountOut,
+    CentreIn,
+    CompanyIn,
+    CompanyOut,
+    OrganisationIn,
+    PageOut,
+    PersonOut,
+    ProcedureRulesIn,
+    RegionIn,
+)
 
 
 def company_out(c: Company) -> CompanyOut:
@@ -98,6 +109,59 @@ class DirectoryController(Controller):
             for o in (await db_session.execute(query)).scalars()
         ]
 
+    @post("/regions", summary="Create a region (admin)")
+    async def create_region(
+        self, data: RegionIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, str]:
+        r = await services.directory.create_region(db_session, who, data.code, data.name)
+        return {"id": str(r.id), "code": r.code, "name": r.name}
+
+    @post("/centres", summary="Create a trading centre (admin)")
+    async def create_centre(
+        self, data: CentreIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, str]:
+        c = await services.directory.create_centre(
+            db_session, who, data.region_id, data.code, data.name, data.city
+        )
+        return {
+            "id": str(c.id),
+            "region_id": str(c.region_id),
+            "code": c.code,
+            "name": c.name,
+            "city": c.city,
+        }
+
+    @post("/organisations", summary="Register a tenderer or agency (admin; USCC checked)")
+    async def create_organisation(
+        self, data: OrganisationIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, str]:
+        o = await services.directory.create_organisation(
+            db_session, who, data.region_id, data.kind, data.name, data.uscc, data.city
+        )
+        return {"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
+
+    @get("/regions/{region_id:uuid}/procedures/{procedure:str}", summary="A procedure's rules in a region")
+    async def procedure_rules(
+        self, region_id: uuid.UUID, procedure: str, services: Services, db_session: AsyncSession
+    ) -> dict[str, str]:
+        rules = await services.tenders.region_rules(db_session, region_id, procedure)
+        return {f.name: str(getattr(rules, f.name)) for f in fields(rules)}
+
+    @put(
+        "/regions/{region_id:uuid}/procedures/{procedure:str}", summary="Override a procedure's rules (admin)"
+    )
+    async def set_procedure_rules(
+        self,
+        region_id: uuid.UUID,
+        procedure: str,
+        data: ProcedureRulesIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, str]:
+        rules = await services.tenders.set_overrides(db_session, who, region_id, procedure, data.overrides)
+        return {f.name: str(getattr(rules, f.name)) for f in fields(rules)}
+
 
 class CompanyController(Controller):
     path = "/api/v1/companies"
@@ -112,7 +176,7 @@ class CompanyController(Controller):
         db_session: AsyncSession,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
     ) -> PageOut:
         items, total = await services.companies.search(db_session, who, q, limit, offset)
         return PageOut(items=[company_out(c) for c in items], total=total, limit=limit, offset=offset)

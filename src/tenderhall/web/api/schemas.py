@@ -237,3 +237,27 @@ class ProofOut(msgspec.Struct):
     index: int | None = None
     first: int | None = None
     first_root: str | None = None
+
+
+class RegionIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=2, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+    name: Name
+
+
+class CentreIn(msgspec.Struct, forbid_unknown_fields=True):
+    region_id: uuid.UUID
+    code: Annotated[str, msgspec.Meta(min_length=2, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+    name: Name
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
+    region_id: uuid.UUID
+    kind: str
+    name: Name
+    uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class ProcedureRulesIn(msgspec.Struct, forbid_unknown_fields=True):
+    overrides: dict[str, str]

@@ -100,7 +100,7 @@ class TenderController(Controller):
         procedure: str | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
     ) -> PageOut:
         page = await services.tenders.search(
             db_session,
