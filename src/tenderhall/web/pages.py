@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -15,20 +18,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.policy import Subject, permits
 from tenderhall.errors import DomainError
-from tenderhall.i18n import LOCALES
+from tenderhall.i18n import LOCALES, translate
 from tenderhall.orgs.models import Centre, Organisation
 from tenderhall.services import Services
 from tenderhall.web.api.auth import session_cookie
-from tenderhall.web.api.tenders import yuan
 from tenderhall.web.problems import request_locale
 from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def money(amount_fen: int) -> str:
+    """Yuan with thousands separators, as on a Chinese notice: 15,500,000.00."""
+    return f"{Decimal(amount_fen) / 100:,.2f}"
+
+
+def local_time(value: datetime | None, locale: str) -> str:
+    """Times are stored in UTC and shown in Beijing time, which every centre in China uses."""
+    if value is None:
+        return "—"
+    return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M} {translate('time.zone', locale)}"
 
 
 def _context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
     return {
         "locale": request_locale(request),
         "user": request.scope.get("user"),
-        "yuan": yuan,
+        "yuan": money,
+        "when": local_time,
         "csrf_token": request.scope.get("_csrf_token") or _csrf(request),
         **extra,
     }

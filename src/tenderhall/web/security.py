@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.enums import ScopeType
 from litestar.types import Receive, Scope, Send
 
 from tenderhall.auth.models import User

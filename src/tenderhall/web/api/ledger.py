@@ -18,6 +18,9 @@ from tenderhall.services import Services
 from tenderhall.web.api.schemas import LedgerEntryOut, ProofOut
 
 MAX_ENTRIES = 1000
+# Row ids and offsets are signed 64-bit in both databases; larger numbers must be refused at the
+# edge, or the driver's overflow would surface as a 500.
+BIGINT_MAX = 2**63 - 1
 
 
 def b64(data: bytes) -> str:
@@ -46,7 +49,7 @@ class LedgerController(Controller):
         self,
         db_session: AsyncSession,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=BIGINT_MAX)] = 0,
     ) -> list[dict[str, object]]:
         rows = await db_session.execute(
             select(LedgerCheckpoint)
@@ -70,10 +73,10 @@ class LedgerController(Controller):
         self,
         services: Services,
         db_session: AsyncSession,
-        start: Annotated[int, Parameter(ge=0)] = 0,
-        end: Annotated[int | None, Parameter(ge=1)] = None,
+        start: Annotated[int, Parameter(ge=0, le=BIGINT_MAX)] = 0,
+        end: Annotated[int | None, Parameter(ge=1, le=BIGINT_MAX)] = None,
     ) -> list[LedgerEntryOut]:
-        end = start + 100 if end is None else end
+        end = min(start + 100, BIGINT_MAX) if end is None else end
         if end <= start or end - start > MAX_ENTRIES:
             raise InvalidInput("ledger.range_invalid", maximum=MAX_ENTRIES)
         return [
