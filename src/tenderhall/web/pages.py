@@ -25,7 +25,6 @@ from tenderhall.web.api.auth import session_cookie
 from tenderhall.web.problems import request_locale
 from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
 
-
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
