@@ -91,6 +91,8 @@ class DemoContext:
     companies: list[Company]
     users: dict[str, User] = field(default_factory=dict)
     accounts: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, what it shows
+    # The kernel's demo tenders by stage (closed, terminated, open, draft), for domain demos.
+    tenders: dict[str, list[Any]] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
     faker: Faker = field(default_factory=lambda: _faker())
 
@@ -147,6 +149,11 @@ async def seed(settings: Settings, only_if_empty: bool = True) -> DemoContext | 
             for plugin in domain_plugins():
                 await plugin.seed_demo(db, ctx)
             await _tenders(ctx, db, now)
+            # Second phase: domain data that needs the kernel's tenders (bids, draws, alerts).
+            for plugin in domain_plugins():
+                after = getattr(plugin, "seed_demo_tenders", None)
+                if after is not None:
+                    await after(db, ctx)
             clock.set(real.now())
             await services.tenders.sweep(db)  # deadlines that passed during the timeline
             await services.ledger.checkpoint(db, "demo data seeded")
@@ -350,6 +357,7 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
         )
         for bidder in ctx.rng.sample(range(1, 41), 6):
             await svc.register(db, ctx.who(f"bidder{bidder:02d}"), tender.id)
+    ctx.tenders["closed"] = closed
     # Day -35: one published and then terminated (the budget was withdrawn).
     clock.set(now - timedelta(days=35))
     stopped = await _tender(
@@ -358,6 +366,7 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
     await svc.publish(db, ctx.who("staff.nj"), stopped.id, clock.now() + timedelta(days=25))
     clock.set(now - timedelta(days=30))
     await svc.terminate(db, ctx.who("staff.nj"), stopped.id, "项目资金计划调整，经批准终止招标。")
+    ctx.tenders["terminated"] = [stopped]
     # Day -10: five tenders open for bidding now, one amended with a pushed deadline.
     clock.set(now - timedelta(days=10))
     open_now = [
@@ -415,13 +424,18 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
         "第五章技术要求第3.2条修改：探测器排数由128排调整为不少于64排。",
         affects_preparation=True,
     )
+    ctx.tenders["open"] = open_now
     # Today: three drafts still being prepared.
     clock.set(now)
-    await _tender(ctx, db, "tenderer1", "上海市第一人民医院信息化平台建设", 0, 5_600_000, category="goods")
-    await _tender(ctx, db, "agent2", "杭州市西湖区污水管网改造工程", 1, 33_000_000, agency=1)
-    await _tender(
-        ctx, db, "tenderer3", "南京市交通运输局办公楼节能改造", 2, 2_100_000, procedure="simplified"
-    )
+    ctx.tenders["draft"] = [
+        await _tender(
+            ctx, db, "tenderer1", "上海市第一人民医院信息化平台建设", 0, 5_600_000, category="goods"
+        ),
+        await _tender(ctx, db, "agent2", "杭州市西湖区污水管网改造工程", 1, 33_000_000, agency=1),
+        await _tender(
+            ctx, db, "tenderer3", "南京市交通运输局办公楼节能改造", 2, 2_100_000, procedure="simplified"
+        ),
+    ]
 
 
 def print_accounts(ctx: DemoContext, settings: Settings) -> None:
