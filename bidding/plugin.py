@@ -1,16 +1,34 @@
-"""Bidding's contributions to the composition root (routes, CLI, demo data)."""
+"""Bidding's contributions to the composition root (routes, models, CLI, service, demo data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ROUTE_HANDLERS: list[Any] = []
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = ("bidding.models",)
+
+
+def __getattr__(name: str) -> Any:
+    # ROUTE_HANDLERS is imported lazily so that importing the plugin (Alembic, CLI) stays light.
+    if name == "ROUTE_HANDLERS":
+        from bidding.api import ROUTES
+
+        return list(ROUTES)
+    raise AttributeError(name)
+
+
+def make_service(services: Any) -> Any:
+    from bidding.service import Bidding
+
+    return Bidding.attach(services)
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
-    """Sealed-bid demo data arrives with the sealed-bids work."""
+    from bidding.demo import seed_bids
+
+    await seed_bids(db, ctx)
 
 
 def cli_commands() -> list[Any]:
-    return []
+    from bidding.client.cli import bid, release_share
+
+    return [bid, release_share]

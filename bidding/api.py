@@ -1,0 +1,428 @@
+"""Bidding API: keys, the tender's remedy, resumable sealed submission, withdrawal, credit lists,
+and the live opening hall (server-sent events).  Thin: every decision is in the services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post, put
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, Stream
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.models import Bid, BidderKey, UploadSession
+from bidding.opening import Opening
+from bidding.service import Bidding as BiddingService
+from bidding.service import BondIn, Evidence
+from tenderhall.auth.policy import Subject
+from tenderhall.errors import InvalidInput
+from tenderhall.services import Services
+
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Sig = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+HALL_TICK_SECONDS = 5.0
+
+
+class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
+    opening: Short
+    signing: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    proof: Sig
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class CustodianKeyIn(msgspec.Struct, forbid_unknown_fields=True):
+    public_key: Short
+
+
+class RemedyIn(msgspec.Struct, forbid_unknown_fields=True):
+    k: int
+    custodians: list[uuid.UUID]
+
+
+class BondJson(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Annotated[str, msgspec.Meta(max_length=16)]
+    amount: Annotated[str, msgspec.Meta(max_length=24)]  # yuan, decimal text
+    payer_bank: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    payer_account: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    issuer: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    number: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class UploadIn(msgspec.Struct, forbid_unknown_fields=True):
+    manifest: dict[str, Any]
+    signature: Sig
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=8, max_length=100)]
+    bond: BondJson | None = None
+
+
+class SignatureIn(msgspec.Struct, forbid_unknown_fields=True):
+    signature: Sig
+
+
+class FileKeyIn(msgspec.Struct, forbid_unknown_fields=True):
+    file_key: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class ShareIn(msgspec.Struct, forbid_unknown_fields=True):
+    index: int
+    value: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class CauseIn(msgspec.Struct, forbid_unknown_fields=True):
+    cause: Annotated[str, msgspec.Meta(max_length=16)]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class TextIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class CreditListIn(msgspec.Struct, forbid_unknown_fields=True):
+    format: Annotated[str, msgspec.Meta(max_length=8)]
+    source: Short
+    published_on: date
+    content: Annotated[str, msgspec.Meta(max_length=20_000_000)]
+
+
+def bidding_of(services: Services) -> BiddingService:
+    return services.domain["bidding"]  # type: ignore[no-any-return]
+
+
+def opening_of(services: Services) -> Opening:
+    return bidding_of(services).hall
+
+
+def key_out(key: BidderKey) -> dict[str, Any]:
+    return {
+        "id": str(key.id),
+        "company_id": str(key.company_id),
+        "opening": key.opening_recipient,
+        "signing": key.signing_public,
+        "fingerprint": key.fingerprint,
+        "status": key.status,
+        "registered_at": key.registered_at.isoformat(),
+        "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+    }
+
+
+def bid_out(bid: Bid) -> dict[str, Any]:
+    return {
+        "id": str(bid.id),
+        "bid": bid.bid_ref,
+        "tender": str(bid.tender_id),
+        "state": bid.state,
+        "envelope_sha256": bid.envelope_sha256,
+        "size": bid.envelope_size,
+        "submitted_at": bid.submitted_at.isoformat(),
+        "receipt": bid.receipt,
+    }
+
+
+def upload_out(bidding: BiddingService, session: UploadSession) -> dict[str, Any]:
+    return {
+        "id": str(session.id),
+        "tender": str(session.tender_id),
+        "size": session.size,
+        "offset": bidding.offset(session),
+        "state": session.state,
+        "bid_id": str(session.bid_id) if session.bid_id else None,
+    }
+
+
+def _bond(data: BondJson | None) -> BondIn | None:
+    if data is None:
+        return None
+    try:
+        amount = Decimal(data.amount)
+    except InvalidOperation:
+        raise InvalidInput("bond.invalid") from None
+    if not amount.is_finite():
+        raise InvalidInput("bond.invalid")
+    return BondIn(
+        kind=data.kind,
+        amount_fen=int(amount * 100),
+        payer_bank=data.payer_bank,
+        payer_account=data.payer_account,
+        issuer=data.issuer,
+        number=data.number,
+    )
+
+
+class BidderKeyController(Controller):
+    path = "/api/v1/bidding"
+    tags = ["bidding"]
+
+    @post("/keys", summary="Register the company's opening and signing public keys (rotates the old)")
+    async def register(
+        self, data: KeyIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        key = await bidding_of(services).register_key(db_session, who, data.opening, data.signing, data.proof)
+        return key_out(key)
+
+    @get("/companies/{company_id:uuid}/keys", summary="A company's bidder keys, with their history")
+    async def keys(
+        self, company_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[dict[str, Any]]:
+        return [key_out(k) for k in await bidding_of(services).keys(db_session, who, company_id)]
+
+    @post("/keys/{key_id:uuid}/revoke", summary="Revoke a bidder key (logged)")
+    async def revoke(
+        self, key_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        return key_out(await bidding_of(services).revoke_key(db_session, who, key_id, data.reason))
+
+    @post("/custodian-keys", summary="Register the custodian's X25519 public key (age1...)")
+    async def custodian_key(
+        self, data: CustodianKeyIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        key = await bidding_of(services).register_custodian_key(db_session, who, data.public_key)
+        return {"id": str(key.id), "user_id": str(key.user_id), "public_key": key.public_key}
+
+    @post("/credit-lists", summary="Import a credit blacklist version (CSV or JSON)")
+    async def credit_list(
+        self, data: CreditListIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        row = await bidding_of(services).import_credit_list(
+            db_session, who, data.content.encode(), data.format, data.source, data.published_on
+        )
+        return {"id": str(row.id), "version": row.version_hash, "entries": row.entry_count}
+
+
+class SubmissionController(Controller):
+    path = "/api/v1"
+    tags = ["bidding"]
+
+    @put("/tenders/{tender_id:uuid}/remedy", summary="Set the custodian remedy (k of n) of a draft")
+    async def remedy(
+        self, tender_id: uuid.UUID, data: RemedyIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        remedy = await bidding_of(services).set_remedy(db_session, who, tender_id, data.k, data.custodians)
+        return {"k": remedy.k, "custodians": remedy.custodians}
+
+    @get("/tenders/{tender_id:uuid}/sealing", summary="What to seal to: custodians, k/n, deadline, bond cap")
+    async def sealing(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        return await bidding_of(services).sealing(db_session, who, tender_id)
+
+    @post("/tenders/{tender_id:uuid}/uploads", summary="Start (or resume, by idempotency key) an upload")
+    async def start(
+        self, tender_id: uuid.UUID, data: UploadIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        bidding = bidding_of(services)
+        session = await bidding.start_upload(
+            db_session, who, tender_id, data.manifest, data.signature, data.idempotency_key, _bond(data.bond)
+        )
+        out = upload_out(bidding, session)
+        if session.bid_id is not None:
+            bid = await db_session.get(Bid, session.bid_id)
+            out["receipt"] = bid.receipt if bid else None
+        return out
+
+    @get("/uploads/{upload_id:uuid}", summary="An upload's offset (resume from there)")
+    async def status(
+        self, upload_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        bidding = bidding_of(services)
+        return upload_out(bidding, await bidding.upload(db_session, who, upload_id))
+
+    @patch("/uploads/{upload_id:uuid}", summary="Append bytes at Upload-Offset (streamed)")
+    async def append(
+        self,
+        request: Request[Any, Any, Any],
+        upload_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+        offset: Annotated[int, Parameter(header="upload-offset", ge=0)],
+    ) -> dict[str, Any]:
+        size = await bidding_of(services).append(db_session, who, upload_id, offset, request.stream())
+        return {"offset": size}
+
+    @post(
+        "/uploads/{upload_id:uuid}/complete",
+        summary="Verify the envelope and accept the bid; returns the receipt",
+    )
+    async def complete(
+        self,
+        request: Request[Any, Any, Any],
+        upload_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        bidding = bidding_of(services)
+        evidence = Evidence(
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            device=request.headers.get("x-device-fingerprint"),
+        )
+        bid = await bidding.complete(db_session, who, upload_id, evidence)
+        out = bid_out(bid)
+        await db_session.commit()  # the bid is in; only then drop the partial file
+        bidding.partials.remove(upload_id)
+        return out
+
+    @get("/tenders/{tender_id:uuid}/bids", summary="My company's bids for this tender, with receipts")
+    async def my_bids(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[dict[str, Any]]:
+        return [bid_out(b) for b in await bidding_of(services).my_bids(db_session, who, tender_id)]
+
+    @post("/tenders/{tender_id:uuid}/bids/{bid_ref:str}/withdraw", summary="Withdraw a bid (signed)")
+    async def withdraw(
+        self,
+        tender_id: uuid.UUID,
+        bid_ref: str,
+        data: SignatureIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        bid = await bidding_of(services).withdraw(db_session, who, tender_id, bid_ref, data.signature)
+        return bid_out(bid)
+
+    @get("/tenders/{tender_id:uuid}/bids/{bid_ref:str}/content", summary="The opened bid package")
+    async def content(
+        self, tender_id: uuid.UUID, bid_ref: str, who: Subject, services: Services, db_session: AsyncSession
+    ) -> Stream:
+        chunks = await opening_of(services).content(db_session, who, tender_id, bid_ref)
+        return Stream(chunks, media_type="application/zip")
+
+
+class HallController(Controller):
+    path = "/api/v1/tenders/{tender_id:uuid}/hall"
+    tags = ["opening hall"]
+
+    @get("/", summary="The hall now: countdown, window, who has decrypted, record, responses")
+    async def snapshot(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        return await opening_of(services).snapshot(db_session, who, tender_id)
+
+    @get("/events", summary="The hall, live (server-sent events)")
+    async def events(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, once: bool = False
+    ) -> ServerSentEvent:
+        opening = opening_of(services)
+        async with services.transaction() as db:
+            await opening.snapshot(db, who, tender_id)  # 404/403 before the stream starts
+
+        async def stream() -> Any:
+            async with opening.events.subscribe(tender_id) as changes:
+                while True:
+                    async with services.transaction() as db:
+                        snap = await opening.snapshot(db, who, tender_id)
+                    yield ServerSentEventMessage(data=json.dumps(snap, ensure_ascii=False), event="hall")
+                    if once:
+                        return
+                    with contextlib.suppress(TimeoutError):  # the tick: countdown and other workers
+                        await asyncio.wait_for(changes.get(), timeout=HALL_TICK_SECONDS)
+
+        return ServerSentEvent(stream())
+
+    @post("/bids/{bid_ref:str}/key", summary="Send the bid's file key (inside the decryption window)")
+    async def file_key(
+        self,
+        tender_id: uuid.UUID,
+        bid_ref: str,
+        data: FileKeyIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        bid = await opening_of(services).send_file_key(db_session, who, tender_id, bid_ref, data.file_key)
+        return {"bid": bid.bid_ref, "state": bid.state, "form_error": bid.form_error}
+
+    @get("/share-requests", summary="Bids this custodian is asked to help open (headers only)")
+    async def share_requests(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[dict[str, Any]]:
+        return await opening_of(services).share_requests(db_session, who, tender_id)
+
+    @post("/bids/{bid_ref:str}/share", summary="Release this custodian's share for one bid")
+    async def share(
+        self,
+        tender_id: uuid.UUID,
+        bid_ref: str,
+        data: ShareIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        return await opening_of(services).release_share(
+            db_session, who, tender_id, bid_ref, data.index, data.value
+        )
+
+    @post("/bids/{bid_ref:str}/cause", summary="Record why a bid could not be decrypted (staff)")
+    async def cause(
+        self,
+        tender_id: uuid.UUID,
+        bid_ref: str,
+        data: CauseIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        bid = await opening_of(services).set_cause(db_session, who, tender_id, bid_ref, data.cause, data.note)
+        return {"bid": bid.bid_ref, "cause": bid.failure_cause}
+
+    @post("/record", summary="Publish the opening record (唱标)")
+    async def record(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        current = await opening_of(services).publish_record(db_session, who, tender_id)
+        return {"record": current.record, "record_sha256": current.record_sha256}
+
+    @post("/record/sign", summary="Sign the opening record (Ed25519)")
+    async def sign(
+        self,
+        tender_id: uuid.UUID,
+        data: SignatureIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        r = await opening_of(services).respond(db_session, who, tender_id, signature=data.signature)
+        return {"id": str(r.id), "kind": r.kind}
+
+    @post("/record/objections", summary="Object to the opening record (异议)")
+    async def object(
+        self, tender_id: uuid.UUID, data: TextIn, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        r = await opening_of(services).respond(db_session, who, tender_id, objection=data.text)
+        return {"id": str(r.id), "kind": r.kind}
+
+    @post("/objections/{response_id:uuid}/answer", summary="Answer an objection (staff)")
+    async def answer(
+        self,
+        tender_id: uuid.UUID,
+        response_id: uuid.UUID,
+        data: TextIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        r = await opening_of(services).answer(db_session, who, tender_id, response_id, data.text)
+        return {"id": str(r.id), "answer": r.answer}
+
+    @post("/finish", summary="Close the opening once every bidder has signed (staff)")
+    async def finish(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> dict[str, Any]:
+        current = await opening_of(services).finish(db_session, who, tender_id)
+        return {"phase": current.phase, "outcome": current.outcome}
+
+
+ROUTES = [BidderKeyController, SubmissionController, HallController]

@@ -1,0 +1,1 @@
+"""The bidder's command-line client: keys, packing, sealing, submission, receipts, decryption."""

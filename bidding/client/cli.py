@@ -1,0 +1,336 @@
+"""``tenderhall bid ...``: the bidder's (and custodian's) command-line client."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bidding import envelope
+from bidding.client import api as ops
+from bidding.client import keys as keyfiles
+from bidding.client.device import fingerprint
+from bidding.package import FormError, FormExtractor, pack
+from bidding.receipt import ReceiptError, verify_receipt
+from tenderhall.ledger.note import NoteError, Verifier
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, server: str, token: str | None, home: Path, keys: Path | None) -> None:
+        self.server = server.rstrip("/")
+        self.home = home
+        self.keys_dir = keys or home / "keys"
+        self._token = token
+
+    @property
+    def token(self) -> str:
+        if self._token:
+            return self._token
+        path = self.home / "token"
+        if not path.exists():
+            raise click.ClickException("not signed in: run `tenderhall bid login` or set TENDERHALL_TOKEN")
+        return path.read_text().strip()
+
+    def api(self) -> ops.Api:
+        return ops.Api(self.server, self.token)
+
+    def keys(self) -> keyfiles.BidderKeys:
+        try:
+            return keyfiles.load(self.keys_dir)
+        except (keyfiles.KeyFileError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def friendly(fn: F) -> F:
+    """Turn expected failures into one readable line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ops.ApiError as exc:
+            raise click.ClickException(f"server refused: {exc.detail} ({exc.code})") from None
+        except (
+            envelope.EnvelopeError,
+            FormError,
+            ReceiptError,
+            NoteError,
+            keyfiles.KeyFileError,
+            OSError,
+        ) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    side = path.with_name(path.name + ".json")
+    if not side.exists():
+        raise click.ClickException(f"{side} is missing: seal the envelope with `tenderhall bid seal`")
+    return json.loads(side.read_text())  # type: ignore[no-any-return]
+
+
+@click.group(help="Bidder client: keys, sealing, submission, receipts and decryption at opening.")
+@click.option("--server", envvar="TENDERHALL_SERVER", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--token", envvar="TENDERHALL_TOKEN", default=None, help="API token (else the saved one).")
+@click.option(
+    "--home", envvar="TENDERHALL_HOME", type=click.Path(path_type=Path), default=Path.home() / ".tenderhall"
+)
+@click.option("--keys", "keys_dir", envvar="TENDERHALL_KEYS", type=click.Path(path_type=Path), default=None)
+@click.pass_context
+def bid(ctx: click.Context, server: str, token: str | None, home: Path, keys_dir: Path | None) -> None:
+    ctx.obj = Context(server, token, home, keys_dir)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@bid.command(help="Exchange a password for an API token and save it with the ledger key.")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True)
+@pass_ctx
+@friendly
+def login(ctx: Context, username: str, password: str) -> None:
+    token = ops.login(ctx.server, username, password)
+    ctx.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = ctx.home / "token"
+    path.unlink(missing_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    api = ops.Api(ctx.server, token)
+    (ctx.home / "ledger.vkey").write_text(str(api.call("GET", "/api/v1/ledger/key")))
+    click.echo(f"signed in as {username}; token and ledger key saved in {ctx.home}")
+
+
+@bid.command(help="Create the opening key (age identity) and the signing key (Ed25519), mode 0600.")
+@click.option("--force", is_flag=True, help="Replace existing keys (old bids then need the old keys).")
+@pass_ctx
+@friendly
+def keygen(ctx: Context, force: bool) -> None:
+    made = keyfiles.generate(ctx.keys_dir, force=force)
+    click.echo(f"opening recipient: {made.recipient}")
+    click.echo(f"signing key:       {made.signing_public}")
+    click.echo(f"private keys in {ctx.keys_dir} (keep a backup: without them you cannot decrypt at opening)")
+
+
+@bid.command(help="Register the public halves of your keys on the company account.")
+@pass_ctx
+@friendly
+def register(ctx: Context) -> None:
+    out = ops.register_keys(ctx.api(), ctx.keys())
+    click.echo(f"registered key {out['fingerprint'][:16]} for company {out['company_id']}")
+
+
+@bid.command("custodian-register", help="Register your opening key as a custodian key.")
+@pass_ctx
+@friendly
+def custodian_register(ctx: Context) -> None:
+    out = ctx.api().call("POST", "/api/v1/bidding/custodian-keys", json={"public_key": ctx.keys().recipient})
+    click.echo(f"custodian key registered: {out['public_key']}")
+
+
+@bid.command("pack", help="Pack a bid form (JSON) and documents into a bid package (zip).")
+@click.option("--form", "form_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.argument("documents", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
+    form = json.loads(form_path.read_text(encoding="utf-8"))
+    with out.open("wb") as handle:
+        pack(form, documents, handle)
+    click.echo(f"bid package written: {out} ({out.stat().st_size} bytes, {len(documents)} documents)")
+
+
+@bid.command(help="Seal a bid package for a tender (to your key and the tender's custodians).")
+@click.option("--tender", required=True)
+@click.option("--package", "package_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--bid-id", default=None, help="Defaults to a new random id; a resubmission needs a new one.")
+@pass_ctx
+@friendly
+def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str | None) -> None:
+    keys = ctx.keys()
+    sealing = ctx.api().call("GET", f"/api/v1/tenders/{tender}/sealing")
+    bid_ref = bid_id or uuid.uuid4().hex
+    size = ops.seal_file(sealing, keys.opening.recipient, package_path, out, bid_ref)
+    out.with_name(out.name + ".json").write_text(
+        json.dumps({"tender": sealing["tender"], "reference": sealing["reference"], "bid": bid_ref}, indent=2)
+    )
+    remedy = sealing.get("remedy")
+    extra = f" + {remedy['n']} custodian shares (k={remedy['k']})" if remedy else ""
+    click.echo(f"sealed {out} ({size} bytes) to your opening key{extra}; bid id {bid_ref}")
+
+
+@bid.command(help="Open your own envelope locally: the self-test before the deadline.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_ctx
+@friendly
+def check(ctx: Context, path: Path) -> None:
+    sink = FormExtractor()
+    with path.open("rb") as handle:
+        envelope.open_with_identity(handle, sink, [ctx.keys().opening])
+    form = (
+        sink.form(_sidecar(path)["tender"]) if path.with_name(path.name + ".json").exists() else sink.form()
+    )
+    click.echo(f"OK: {sink.total} bytes of bid package; price {form['price']}, {form['duration_days']} days")
+
+
+@bid.command(help="Submit a sealed envelope (streamed, resumable, idempotent).")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--bond-kind", type=click.Choice(["cash", "guarantee"]), default=None)
+@click.option("--bond-amount", default=None, help="Yuan.")
+@click.option("--bond-bank", default=None)
+@click.option("--bond-account", default=None)
+@click.option("--bond-issuer", default=None)
+@click.option("--bond-number", default=None)
+@pass_ctx
+@friendly
+def submit(
+    ctx: Context,
+    path: Path,
+    bond_kind: str | None,
+    bond_amount: str | None,
+    bond_bank: str | None,
+    bond_account: str | None,
+    bond_issuer: str | None,
+    bond_number: str | None,
+) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    side = _sidecar(path)
+    api = ctx.api()
+    company = ops.my_company(api)
+    bond = None
+    if bond_kind:
+        bond = {
+            "kind": bond_kind,
+            "amount": bond_amount or "0",
+            "payer_bank": bond_bank,
+            "payer_account": bond_account,
+            "issuer": bond_issuer,
+            "number": bond_number,
+        }
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
+    ) as bar:
+        task = bar.add_task("uploading", total=path.stat().st_size)
+        receipt = ops.submit(
+            api,
+            ctx.keys(),
+            path,
+            side["tender"],
+            side["bid"],
+            company["uscc"],
+            fingerprint(),
+            bond=bond,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    out = path.with_name(path.name + ".receipt.json")
+    out.write_text(json.dumps(receipt, ensure_ascii=False, indent=2))
+    click.echo(f"accepted at {receipt['body']['submitted_at']}; receipt saved in {out}")
+
+
+@bid.group(help="Receipts.")
+def receipt() -> None:
+    pass
+
+
+@receipt.command("verify", help="Verify a receipt offline: platform signature and ledger inclusion proof.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--ledger-key", default=None, help="The ledger's verifier key (else the one saved at login).")
+@pass_ctx
+@friendly
+def receipt_verify(ctx: Context, path: Path, ledger_key: str | None) -> None:
+    data = json.loads(path.read_text())
+    saved = ctx.home / "ledger.vkey"
+    if ledger_key is None and saved.exists():
+        ledger_key = saved.read_text().strip()
+    if ledger_key is None:
+        raise click.ClickException("no ledger key: pass --ledger-key or `tenderhall bid login` first")
+    verifier = Verifier.from_key_string(ledger_key)
+    body = verify_receipt(data, verifier, verifier.name)
+    click.echo(
+        f"receipt OK: bid {body['bid']} envelope {body['envelope_sha256'][:16]}… at {body['submitted_at']}, "
+        f"entry {data['ledger']['index']} in a signed tree of {data['ledger']['size']}"
+    )
+
+
+@bid.command(help="Withdraw a submitted bid (signed) before the deadline.")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_ctx
+@friendly
+def withdraw(ctx: Context, path: Path) -> None:
+    side = _sidecar(path)
+    out = ops.withdraw(ctx.api(), ctx.keys(), side["tender"], side["bid"], ops.sha256_file(path))
+    click.echo(f"bid {out['bid']} is {out['state']}")
+
+
+@bid.command(help="At opening: unwrap your file key locally and send it (inside the window).")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_ctx
+@friendly
+def decrypt(ctx: Context, path: Path) -> None:
+    side = _sidecar(path)
+    out = ops.send_file_key(ctx.api(), side["tender"], side["bid"], ops.file_key(path, ctx.keys().opening))
+    click.echo(f"bid {out['bid']} is {out['state']}")
+
+
+@bid.group(help="The opening record (唱标).")
+def record() -> None:
+    pass
+
+
+@record.command("sign", help="Sign the published opening record.")
+@click.option("--tender", required=True)
+@pass_ctx
+@friendly
+def record_sign(ctx: Context, tender: str) -> None:
+    ops.sign_record(ctx.api(), ctx.keys(), tender)
+    click.echo("opening record signed")
+
+
+@record.command("object", help="Raise an objection (异议) to the opening record.")
+@click.option("--tender", required=True)
+@click.option("--text", required=True)
+@pass_ctx
+@friendly
+def record_object(ctx: Context, tender: str, text: str) -> None:
+    ctx.api().call("POST", f"/api/v1/tenders/{tender}/hall/record/objections", json={"text": text})
+    click.echo("objection raised; staff answer it in the hall")
+
+
+@bid.command("release-share", help="Custodians: release your share for each bid you are asked about.")
+@click.option("--tender", required=True)
+@pass_ctx
+@friendly
+def bid_release_share(ctx: Context, tender: str) -> None:
+    _release(ctx, tender)
+
+
+def _release(ctx: Context, tender: str) -> None:
+    results = ops.release_shares(ctx.api(), tender, ctx.keys().opening)
+    if not results:
+        click.echo("no share requests for you in this tender")
+    for r in results:
+        state = "opened" if r.get("opened") else f"{r['released']}/{r['k']} shares released"
+        click.echo(f"bid {r['bid']}: {state}")
+
+
+@click.command("release-share", help="Custodians: release your key share (same as `bid release-share`).")
+@click.option("--tender", required=True)
+@click.option("--server", envvar="TENDERHALL_SERVER", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--token", envvar="TENDERHALL_TOKEN", default=None)
+@click.option(
+    "--home", envvar="TENDERHALL_HOME", type=click.Path(path_type=Path), default=Path.home() / ".tenderhall"
+)
+@click.option("--keys", "keys_dir", envvar="TENDERHALL_KEYS", type=click.Path(path_type=Path), default=None)
+@friendly
+def release_share(tender: str, server: str, token: str | None, home: Path, keys_dir: Path | None) -> None:
+    _release(Context(server, token, home, keys_dir), tender)
