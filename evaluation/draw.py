@@ -884,7 +884,7 @@ def _verify_replacements(record: DrawRecord) -> list[Problem]:
     for k, logged in enumerate(record.replacements):
         try:
             expected = replace(record, logged.departed_id, state, logged.reason)
-        except DrawError as exc:
+        except (DrawError, KeyError) as exc:  # KeyError: a member missing from a tampered pool
             return [Problem("replacement", f"replacement {k} cannot be replayed: {exc}")]
         if expected != logged:
             return [Problem("replacement", f"replacement {k}: replay gives {expected}, record has {logged}")]

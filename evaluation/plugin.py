@@ -1,11 +1,19 @@
-"""Evaluation's contributions to the composition root (routes, CLI, demo data)."""
+"""Evaluation's contributions to the composition root (routes, models, CLI, service, demo data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ROUTE_HANDLERS: list[Any] = []
+from evaluation.api import ROUTES
+
+ROUTE_HANDLERS: list[Any] = list(ROUTES)
 MODEL_MODULES: tuple[str, ...] = ("evaluation.models",)
+
+
+def make_service(services: Any) -> Any:
+    from evaluation.service import Evaluation
+
+    return Evaluation.attach(services)
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
@@ -14,5 +22,13 @@ async def seed_demo(db: Any, ctx: Any) -> None:
     await seed_experts(db, ctx)
 
 
+async def seed_demo_tenders(db: Any, ctx: Any) -> None:
+    from evaluation.demo import seed_evaluations
+
+    await seed_evaluations(db, ctx)
+
+
 def cli_commands() -> list[Any]:
-    return []
+    from evaluation.cli import draw
+
+    return [draw]
