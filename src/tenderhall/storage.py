@@ -7,6 +7,7 @@ so a crash never leaves a half-written blob under a real name and memory use sta
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
@@ -45,7 +46,7 @@ class LocalStorage:
         return self.root / key[:2] / key[2:4] / key
 
     async def put(self, chunks: AsyncIterable[bytes], limit: int) -> Stored:
-        self.root.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a no-op after the first upload
+        self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
@@ -71,6 +72,13 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    def open(self, key: str) -> io.BufferedReader:
+        """A blocking binary reader, for streaming consumers that run in a worker thread."""
+        path = self._path(key)
+        if not path.exists():
+            raise StorageError("blob not found")
+        return path.open("rb")
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
         path = self._path(key)

@@ -20,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response import Template
+from sqlalchemy.exc import DataError
 
 from tenderhall.errors import DomainError
 from tenderhall.i18n import negotiate, translate
@@ -126,6 +127,11 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         return _problem(request, status, key, translate(key, locale), {}, headers=exc.headers)
     if _while_reading_request(exc):
         return _problem(request, 400, "error.bad_request", translate("error.bad_request", locale), {})
+    if isinstance(exc, DataError):
+        # The database refused a value the edge let through (PostgreSQL: a NUL character in text,
+        # a number out of range): the request's data is at fault.  The transaction rolls back.
+        log.warning("data refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _problem(request, 422, "error.invalid", translate("error.invalid", locale), {})
     ref = uuid.uuid4().hex[:12]
     log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
     return _problem(request, 500, "error.internal", translate("error.internal", locale, ref=ref), {})
