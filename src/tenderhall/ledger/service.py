@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.clock import Clock
@@ -76,7 +76,8 @@ class Ledger:
     async def _head(self, session: AsyncSession, lock: bool) -> LedgerHead:
         query = select(LedgerHead).where(LedgerHead.id == HEAD_ID)
         if lock:
-            query = query.with_for_update()
+            # populate_existing: the locked row must win over a stale copy in the identity map.
+            query = query.with_for_update().execution_options(populate_existing=True)
         head = (await session.execute(query)).scalar_one_or_none()
         if head is None:
             raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
@@ -236,16 +237,22 @@ async def verify_log(
                 root=b"",
                 problem=f"stored checkpoint at size {row.size} disagrees with its signed note",
             )
-    for note in saved_checkpoints:
-        cp = open_checkpoint(note, verifier, origin)
+    for number, note in enumerate(saved_checkpoints, 1):
+        try:
+            cp = open_checkpoint(note, verifier, origin)
+        except Exception as exc:  # a note this log did not sign cannot vouch for it
+            return VerifyReport(
+                size=claimed_size, root=b"", problem=f"saved checkpoint #{number} does not verify: {exc}"
+            )
         checkpoints.setdefault(cp.size, []).append((f"saved checkpoint of size {cp.size}", cp.root))
 
     frontier = merkle.Frontier()
-    level0: dict[int, bytes] = {}
+    nodes: dict[merkle.NodeRef, bytes] = {}
     expected = 0
+    matched = 0  # the largest size a checkpoint vouched for: rewrites lie after it
     report = VerifyReport(size=0, root=merkle.EMPTY_ROOT)
 
-    def fail(index: int, problem: str) -> VerifyReport:
+    def fail(index: int | None, problem: str) -> VerifyReport:
         report.first_bad_index = index
         report.problem = problem
         report.size = frontier.size
@@ -255,35 +262,48 @@ async def verify_log(
     async for entry in _stream_entries(session):
         if entry.id != expected:
             return fail(expected, f"entry {expected} is missing")
-        if expected % 5000 == 0:
-            first = node_key(merkle.NodeRef(0, expected))
-            rows = await session.execute(
-                select(LedgerNode.id, LedgerNode.hash).where(
-                    LedgerNode.id >= first, LedgerNode.id < first + 5000
-                )
-            )
-            level0 = {k - first + expected: h for k, h in rows.tuples()}
+        if expected % _VERIFY_BATCH == 0:
+            nodes = await _nodes_completed_by(session, expected, expected + _VERIFY_BATCH)
         leaf = merkle.leaf_hash(entry.body)
-        if leaf != entry.leaf_hash or level0.get(expected) != leaf:
+        if leaf != entry.leaf_hash or nodes.get(merkle.NodeRef(0, expected)) != leaf:
             return fail(expected, f"entry {expected} does not match its stored hash")
         try:
-            body_index = rfc8785_index(entry.body)
+            value = _canonical_event(entry.body)
         except ValueError:
             return fail(expected, f"entry {expected} is not canonical JSON")
-        if body_index != expected:
-            return fail(expected, f"entry {expected} carries index {body_index}: entries were reordered")
-        frontier.append(leaf)
+        if value["index"] != expected:
+            return fail(expected, f"entry {expected} carries index {value['index']}: entries were reordered")
+        # kind and subject are copied out of the body for queries; a forged copy would mislead them.
+        if value.get("kind") != entry.kind or value.get("subject") != entry.subject:
+            return fail(expected, f"entry {expected}'s kind or subject column differs from its body")
+        # Proofs are served from the interior nodes, so each one is checked as it completes.
+        for ref, h in frontier.append(leaf)[1:]:
+            if nodes.get(ref) != h:
+                return fail(
+                    None,
+                    f"stored node (level {ref.level}, index {ref.index}) does not match "
+                    f"entries [{ref.start}, {ref.end}): the node or an entry under it was forged",
+                )
         expected += 1
         for label, root in checkpoints.get(expected, []):
             if frontier.root() != root:
-                return fail(expected - 1, f"the log up to {expected} entries does not match the {label}")
+                # A root cannot say which entry changed, only that one after the last match did.
+                return fail(
+                    None,
+                    f"the log up to {expected} entries does not match the {label}: "
+                    f"entries in [{matched}, {expected}) were rewritten",
+                )
             report.checkpoints_checked += 1
+            matched = expected
         if progress:
             progress(expected)
     if expected != claimed_size:
-        return fail(expected, f"the head claims {claimed_size} entries but {expected} are stored")
+        # Missing entries start at `expected`; extra ones (past the head) at `claimed_size`.
+        return fail(
+            min(expected, claimed_size), f"the head claims {claimed_size} entries but {expected} are stored"
+        )
     if frontier.to_bytes() != head.frontier:
-        return fail(max(expected - 1, 0), "the head's stored tree state does not match the entries")
+        return fail(None, "the head's stored tree state does not match the entries")
     beyond = [s for s in checkpoints if s > expected]
     if beyond:
         return fail(
@@ -294,12 +314,36 @@ async def verify_log(
     return report
 
 
-def rfc8785_index(body: bytes) -> int:
-    """The index recorded inside an event body; the body must be canonical JSON."""
+_VERIFY_BATCH = 5000  # entries per node fetch; the same as _stream_entries' batch
+
+
+async def _nodes_completed_by(session: AsyncSession, start: int, end: int) -> dict[merkle.NodeRef, bytes]:
+    """Stored nodes that appending leaves [start, end) completes: node (level, i) completes with
+    leaf ((i + 1) << level) - 1, so per level exactly i in [start >> level, end >> level)."""
+    ranges = [
+        and_(
+            LedgerNode.id >= node_key(merkle.NodeRef(level, start >> level)),
+            LedgerNode.id < node_key(merkle.NodeRef(level, end >> level)),
+        )
+        for level in range(end.bit_length())
+        if start >> level < end >> level
+    ]
+    rows = await session.execute(select(LedgerNode.id, LedgerNode.hash).where(or_(*ranges)))
+    mask = (1 << _LEVEL_SHIFT) - 1
+    return {merkle.NodeRef(k >> _LEVEL_SHIFT, k & mask): h for k, h in rows.tuples()}
+
+
+def _canonical_event(body: bytes) -> dict[str, Any]:
+    """An event body parsed, provided it is canonical JSON carrying an integer index."""
     value = json.loads(body)
     if rfc8785.dumps(value) != body:
         raise ValueError("not canonical")
-    index = value.get("index") if isinstance(value, dict) else None
-    if not isinstance(index, int):
+    if not isinstance(value, dict) or type(value.get("index")) is not int:
         raise ValueError("no index")
+    return value
+
+
+def rfc8785_index(body: bytes) -> int:
+    """The index recorded inside an event body; the body must be canonical JSON."""
+    index: int = _canonical_event(body)["index"]
     return index
