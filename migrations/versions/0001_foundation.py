@@ -408,6 +408,9 @@ def _append_only_triggers() -> None:
         elif dialect == "postgresql":
             op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                        "FOR EACH ROW EXECUTE FUNCTION tenderhall_append_only()")
+            # Row triggers do not see TRUNCATE.
+            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION tenderhall_append_only()")
 
 
 def _drop_append_only_triggers() -> None:
@@ -418,6 +421,7 @@ def _drop_append_only_triggers() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
         elif dialect == "postgresql":
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
 
 def downgrade() -> None:
     _drop_append_only_triggers()

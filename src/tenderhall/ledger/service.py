@@ -14,10 +14,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import rfc8785
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.clock import Clock
@@ -27,11 +27,20 @@ from tenderhall.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, 
 from tenderhall.ledger.note import Signer, Verifier
 
 HEAD_ID = 1
+_ENTRIES = cast(Table, LedgerEntry.__table__)
+_NODES = cast(Table, LedgerNode.__table__)
+_HEAD = cast(Table, LedgerHead.__table__)
+_FRONTIER_KEY = "tenderhall.ledger.frontier"
 _LEVEL_SHIFT = 57  # node primary key = level << 57 | index: one B-tree lookup per node
 
 
 def node_key(ref: merkle.NodeRef) -> int:
     return (ref.level << _LEVEL_SHIFT) | ref.index
+
+
+def _owner(session: AsyncSession) -> tuple[object, object]:
+    sync = session.sync_session
+    return (sync.get_transaction(), sync.get_nested_transaction())
 
 
 class LedgerError(Exception):
@@ -73,15 +82,34 @@ class Ledger:
         platform can later prove what an entry referred to."""
         return hmac.new(self._blinding_key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
 
-    async def _head(self, session: AsyncSession, lock: bool) -> LedgerHead:
-        query = select(LedgerHead).where(LedgerHead.id == HEAD_ID)
-        if lock:
-            # populate_existing: the locked row must win over a stale copy in the identity map.
-            query = query.with_for_update().execution_options(populate_existing=True)
-        head = (await session.execute(query)).scalar_one_or_none()
-        if head is None:
+    async def _locked_frontier(self, session: AsyncSession) -> merkle.Frontier:
+        """The tree state under the head row's lock, read once per transaction (and savepoint).
+
+        The lock is held until the transaction ends, so no one else can move the head meanwhile;
+        a savepoint gets its own read, so a rolled-back savepoint never leaves a stale cache.
+        """
+        await session.connection()  # begin the transaction first, so it can key the cache
+        owner = _owner(session)
+        cached = self._cached(session)
+        if cached is not None:
+            return cached
+        row = (
+            await session.execute(select(_HEAD.c.frontier).where(_HEAD.c.id == HEAD_ID).with_for_update())
+        ).scalar_one_or_none()
+        if row is None:
             raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
-        return head
+        frontier = merkle.Frontier.from_bytes(row)
+        session.info[_FRONTIER_KEY] = (owner, frontier)
+        return frontier
+
+    @staticmethod
+    def _cached(session: AsyncSession) -> merkle.Frontier | None:
+        """The frontier this very transaction (and savepoint) locked and moved, if any."""
+        owner = _owner(session)
+        cached = session.info.get(_FRONTIER_KEY)
+        if owner[0] is not None and cached is not None and cached[0] == owner:
+            return cached[1]  # type: ignore[no-any-return]
+        return None
 
     async def append(
         self,
@@ -92,23 +120,38 @@ class Ledger:
         actor: uuid.UUID | None = None,
         subject: str | None = None,
     ) -> Appended:
-        """Append one event in the caller's transaction; it commits or rolls back with the change."""
-        head = await self._head(session, lock=True)
-        frontier = merkle.Frontier.from_bytes(head.frontier)
+        """Append one event in the caller's transaction; it commits or rolls back with the change.
+
+        Written with Core statements (no unit of work per event): the entry, the nodes it
+        completes and the new head, three statements per event.
+        """
+        await session.flush()  # the change this event records goes first
+        frontier = await self._locked_frontier(session)
         index = frontier.size
         body = event_body(index, kind, self.clock.now(), actor, subject, data)
         leaf = merkle.leaf_hash(body)
         completed = frontier.append(leaf)
-        session.add(LedgerEntry(id=index, kind=kind, subject=subject, body=body, leaf_hash=leaf))
-        session.add_all(LedgerNode(id=node_key(ref), hash=h) for ref, h in completed)
-        head.size = frontier.size
-        head.frontier = frontier.to_bytes()
-        await session.flush()
+        await session.execute(
+            _ENTRIES.insert(),
+            [{"id": index, "kind": kind, "subject": subject, "body": body, "leaf_hash": leaf}],
+        )
+        await session.execute(_NODES.insert(), [{"id": node_key(ref), "hash": h} for ref, h in completed])
+        await session.execute(
+            update(_HEAD)
+            .where(_HEAD.c.id == HEAD_ID)
+            .values(size=frontier.size, frontier=frontier.to_bytes())
+        )
         return Appended(index=index, leaf_hash=leaf)
 
     async def tree_head(self, session: AsyncSession) -> tuple[int, bytes]:
-        head = await self._head(session, lock=False)
-        frontier = merkle.Frontier.from_bytes(head.frontier)
+        frontier = self._cached(session)
+        if frontier is None:
+            row = (
+                await session.execute(select(_HEAD.c.frontier).where(_HEAD.c.id == HEAD_ID))
+            ).scalar_one_or_none()
+            if row is None:
+                raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
+            frontier = merkle.Frontier.from_bytes(row)
         return frontier.size, frontier.root()
 
     def sign(self, size: int, root: bytes) -> str:

@@ -142,8 +142,7 @@ async def test_session_reused_across_transactions(services: Services) -> None:
         async with mine.begin():
             third = await services.ledger.append(mine, "mine", {"n": 3})
     assert third.index == first.index + 2
-    assert held is not None
-    assert held.size == third.index + 1
+    assert held is not None  # the held (now stale) ORM copy does not steer appends
     async with services.sessionmaker() as db:
         assert (await verify_log(db, services.ledger.verifier, services.ledger.origin)).ok
 
