@@ -20,7 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response import Template
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from tenderhall.errors import DomainError
 from tenderhall.i18n import negotiate, translate
@@ -92,6 +92,21 @@ def _while_reading_request(exc: BaseException) -> bool:
     return False
 
 
+def _refused_data(exc: BaseException) -> bool:
+    """Whether the database refused a value as data (SQLSTATE class 22, e.g. PostgreSQL's NUL in
+    text or a number out of range); the asyncpg dialect wraps these as a plain ``DBAPIError``."""
+    if isinstance(exc, DataError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if str(getattr(cause, "sqlstate", "") or "").startswith("22"):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     locale = request_locale(request)
     if isinstance(exc, DomainError):
@@ -127,7 +142,7 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         return _problem(request, status, key, translate(key, locale), {}, headers=exc.headers)
     if _while_reading_request(exc):
         return _problem(request, 400, "error.bad_request", translate("error.bad_request", locale), {})
-    if isinstance(exc, DataError):
+    if _refused_data(exc):
         # The database refused a value the edge let through (PostgreSQL: a NUL character in text,
         # a number out of range): the request's data is at fault.  The transaction rolls back.
         log.warning("data refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
