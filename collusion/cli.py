@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from collusion import datasets, model_eval
 from collusion.screen_model import (
-    FEATURE_SETS,
-    SHIPPED_FEATURE_SET,
+    SHIPPED_VARIANT,
+    VARIANTS,
     dumps,
     fits_per_selection,
     shipped_model_path,
@@ -70,7 +70,9 @@ def train(data: Path | None, output: Path | None, quiet: bool) -> None:
     out = output or shipped_model_path()
     started = time.perf_counter()
     try:
-        with _progress("training", fits_per_selection(), quiet) as tick:
+        with _progress(
+            "training", fits_per_selection(SHIPPED_VARIANT, len(datasets.MARKET_FILES)), quiet
+        ) as tick:
             doc = model_eval.train_document(d, tick=tick)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(dumps(doc), encoding="utf-8")
@@ -78,7 +80,7 @@ def train(data: Path | None, output: Path | None, quiet: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     hp = doc["hyperparameters"]
     click.echo(
-        f"wrote {out} ({len(doc['trees'])} trees, depth {hp['max_depth']}) "
+        f"wrote {out} ({doc['variant']}: {len(doc['trees'])} trees, depth {hp['max_depth']}) "
         f"in {time.perf_counter() - started:.0f} s"
     )
 
@@ -86,21 +88,23 @@ def train(data: Path | None, output: Path | None, quiet: bool) -> None:
 @collusion.command()
 @_data_option
 @click.option(
+    "--variant",
     "--features",
-    type=click.Choice(sorted(FEATURE_SETS)),
-    default=SHIPPED_FEATURE_SET,
+    "variant",
+    type=click.Choice(list(VARIANTS)),
+    default=SHIPPED_VARIANT,
     show_default=True,
-    help="feature set to evaluate (the shipped model uses the default)",
+    help="model variant to evaluate (see docs/collusion-model.md; the default ships)",
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def benchmark(data: Path | None, features: str, quiet: bool) -> None:
+def benchmark(data: Path | None, variant: str, quiet: bool) -> None:
     """Grouped 5-fold CV per market and leave-one-market-out, against the logistic floors."""
     d = _data_dir(data)
     started = time.perf_counter()
     try:
         arrays = model_eval.load_arrays(d)
-        with _progress("evaluating", model_eval.evaluation_fits(len(arrays)), quiet) as tick:
-            ev = model_eval.evaluate(arrays, tick=tick, feature_set=features)
+        with _progress("evaluating", model_eval.evaluation_fits(len(arrays), variant), quiet) as tick:
+            ev = model_eval.evaluate(arrays, tick=tick, name=variant)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(model_eval.markdown_table(ev), nl=False)

@@ -5,7 +5,12 @@ Two protocols, both split by tender (one row per tender, so no tender is ever on
 * within market: stratified 5-fold over the tenders of one market; the model (including its
   hyperparameter search, done by inner CV on the training folds only) is fitted on four folds and
   scored on the fifth;
-* leave one market out: fitted on the other markets, scored on a market it has never seen.
+* leave one market out: fitted on the other markets (hyperparameters chosen among them only, by
+  leaving each training market out in turn for the variants that say so), scored on a market that
+  neither the fit nor the selection has seen.
+
+Market-level statistics, if a variant used them, would have to be computed without labels and in the
+same way under both protocols; the shipped variant uses none.
 
 Metrics per market: ROC-AUC, PR-AUC (average precision, to be read against the prevalence) and
 balanced accuracy at risk >= 0.5 (the model is trained with balanced class weights).
@@ -24,14 +29,14 @@ from numpy.typing import NDArray
 from collusion import datasets
 from collusion.screen_model import (
     SEED,
-    SHIPPED_FEATURE_SET,
+    SHIPPED_VARIANT,
     ScreenModel,
-    columns,
     export,
     feature_matrix,
     fit_selected,
     fits_per_selection,
     library_versions,
+    variant,
 )
 from collusion.screens import screens
 
@@ -82,28 +87,27 @@ def metrics(y: NDArray[np.int64], risk: NDArray[np.float64]) -> Metrics:
     )
 
 
-def _predict(clf: Any, x: NDArray[np.float64], feature_set: str) -> NDArray[np.float64]:
+def _predict(clf: Any, x: NDArray[np.float64], name: str) -> NDArray[np.float64]:
     # Score with the exported JSON model, i.e. exactly what ships, not with the sklearn object.
-    return ScreenModel(export(clf, {}, feature_set)).predict_proba(x)
+    return ScreenModel(export(clf, {}, name)).predict_proba(x)
 
 
 def grouped_cv(
     arrays: MarketArrays,
     seed: int = SEED,
     tick: Tick | None = None,
-    feature_set: str = SHIPPED_FEATURE_SET,
+    name: str = SHIPPED_VARIANT,
 ) -> Metrics:
     """Out-of-fold risks from ``OUTER_FOLDS`` folds grouped by tender, scored together."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    cols = columns(feature_set)
+    variant(name)
     risk = np.zeros(len(arrays.y))
     groups = np.zeros(len(arrays.y), dtype=np.int64)
     folds = StratifiedGroupKFold(OUTER_FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(arrays.x, arrays.y, groups=list(arrays.tender_ids)):
-        x = arrays.x[np.ix_(train, cols)]
-        clf, _ = fit_selected(x, arrays.y[train], groups[train], seed, tick)
-        risk[test] = _predict(clf, arrays.x[test], feature_set)
+        clf, _ = fit_selected(arrays.x[train], arrays.y[train], groups[train], name, seed, tick)
+        risk[test] = _predict(clf, arrays.x[test], name)
     return metrics(arrays.y, risk)
 
 
@@ -119,16 +123,18 @@ def leave_one_market_out(
     market: str,
     seed: int = SEED,
     tick: Tick | None = None,
-    feature_set: str = SHIPPED_FEATURE_SET,
+    name: str = SHIPPED_VARIANT,
 ) -> Metrics:
+    """Fitted on every market but ``market`` (selection included), scored on ``market``."""
     x, y, g = _stack([a for m, a in data.items() if m != market])
-    clf, _ = fit_selected(x[:, columns(feature_set)], y, g, seed, tick)
-    return metrics(data[market].y, _predict(clf, data[market].x, feature_set))
+    clf, _ = fit_selected(x, y, g, name, seed, tick)
+    return metrics(data[market].y, _predict(clf, data[market].x, name))
 
 
-def evaluation_fits(markets: int) -> int:
+def evaluation_fits(markets: int, name: str = SHIPPED_VARIANT) -> int:
     """Number of model fits ``evaluate`` performs (for progress bars)."""
-    return (markets * OUTER_FOLDS + markets) * fits_per_selection()
+    within = markets * OUTER_FOLDS * fits_per_selection(name, 1)
+    return within + markets * fits_per_selection(name, markets - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +147,10 @@ def evaluate(
     data: Mapping[str, MarketArrays],
     seed: int = SEED,
     tick: Tick | None = None,
-    feature_set: str = SHIPPED_FEATURE_SET,
+    name: str = SHIPPED_VARIANT,
 ) -> Evaluation:
-    within = {m: grouped_cv(a, seed, tick, feature_set) for m, a in data.items()}
-    lomo = {m: leave_one_market_out(data, m, seed, tick, feature_set) for m in data}
+    within = {m: grouped_cv(a, seed, tick, name) for m, a in data.items()}
+    lomo = {m: leave_one_market_out(data, m, seed, tick, name) for m in data}
     return Evaluation(within, lomo)
 
 
@@ -159,7 +165,7 @@ def train_document(
     d = data_dir or datasets.default_data_dir()
     data = load_arrays(d)
     x, y, g = _stack(list(data.values()))
-    clf, info = fit_selected(x[:, columns(SHIPPED_FEATURE_SET)], y, g, seed, tick)
+    clf, info = fit_selected(x, y, g, SHIPPED_VARIANT, seed, tick)
     extra = {
         "seed": seed,
         "hyperparameters": info,
@@ -172,7 +178,7 @@ def train_document(
         },
         "library_versions": library_versions(),
     }
-    return export(clf, extra, SHIPPED_FEATURE_SET)
+    return export(clf, extra, SHIPPED_VARIANT)
 
 
 def _f(v: float) -> str:

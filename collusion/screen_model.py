@@ -1,10 +1,12 @@
 """Screen model: tender screens -> collusion risk score in [0, 1].
 
 A gradient-boosted tree ensemble (scikit-learn, seeded) over scale-free transforms of the screens.
-Trees are used because single screens point in different directions in different markets (low
-dispersion is collusive in most, high dispersion in the Ohio milk data) and interact with the number
-of bids.  The shipped model is plain JSON: the trees are exported node by node and evaluated here with
-numpy, so loading never runs pickle.  ``risk`` is a ranking score trained with balanced class weights
+The shipped variant (see ``VARIANTS`` and docs/collusion-model.md) uses scikit-learn's
+``HistGradientBoostingClassifier`` with monotone constraints where the bid-rigging literature fixes the
+direction of a screen (cover bids close together and above a gap to the designated winner), and no
+bid count: the direction of the bid count flips between the labelled markets, so it does not transfer.
+The shipped model is plain JSON: the trees are exported node by node and evaluated here with numpy,
+so loading never runs pickle.  ``risk`` is a ranking score trained with balanced class weights
 (0.5 = as likely collusive as not under an even prior), not a calibrated probability.
 """
 
@@ -14,11 +16,11 @@ import itertools
 import json
 import math
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +28,10 @@ from numpy.typing import NDArray
 from collusion.screens import SCREEN_MEANINGS, TenderScreens
 
 FORMAT = "tenderhall-screen-model"
-FORMAT_VERSION = 1
+#: 1: GradientBoostingClassifier trees read float32 inputs; 2: adds ``input_dtype`` (HistGradientBoosting
+#: reads float64) and the rank screens.  Version-1 files still load.
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 SEED = 20240611
 
 #: Model inputs: (feature name, screen it comes from).  Dispersion screens are log-transformed so the
@@ -47,35 +52,107 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("equal_ratios", "equal_ratios"),
     ("identical_share", "identical_share"),
     ("cluster_above_winner", "cluster_above_winner"),
+    ("log_losing_cv", "losing_cv"),
+    ("winner_z", "winner_z"),
+    ("lowest_z", "lowest_z"),
+    ("log_gap_ratio", "gap_ratio"),
+    ("second_gap_share", "second_gap_share"),
+    ("top_gap_share", "top_gap_share"),
+    ("max_gap_share", "max_gap_share"),
+    ("median_gap_ratio", "median_gap_ratio"),
+    ("upper_half_share", "upper_half_share"),
+    ("mad_ratio", "mad_ratio"),
+    ("winner_rank", "winner_rank"),
+    ("log_cv_sqrt_n", "cv"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _ in FEATURES)
+FEATURE_SOURCES: dict[str, str] = dict(FEATURES)
 
-#: Feature sets compared in the benchmark.  "full" ships; "transfer" keeps only the screens whose
-#: collusive direction theory predicts (gap to the winner, regular or clustered cover bids, low
-#: dispersion) and drops the bid count and shape moments, whose meaning differs from market to market.
-FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    "full": FEATURE_NAMES,
-    "transfer": (
-        "log_cv",
-        "log_spread",
-        "log1p_rd",
-        "gap_share",
-        "step_cv",
-        "ratio_cv",
-        "identical_share",
-        "cluster_above_winner",
-    ),
+#: Direction fixed by theory (+1: higher is more collusive, -1: lower is).  Cover bids are placed close
+#: together (low dispersion of all bids and of the losing bids, also after scaling by sqrt(n)), above
+#: a gap to the designated winner (larger first gap in absolute, std and mean-gap units; winner and
+#: lowest bid far below the mean), sometimes in equal steps or ratios (low step / ratio CV), at
+#: identical prices, or just above the winner.  Imhof, Karagök & Rutz (2018); Huber & Imhof (2019).
+THEORY_SIGNS: dict[str, int] = {
+    "log_cv": -1,
+    "log_spread": -1,
+    "log_diffp": 1,
+    "log1p_rd": 1,
+    "gap_share": 1,
+    "step_cv": -1,
+    "ratio_cv": -1,
+    "identical_share": 1,
+    "cluster_above_winner": 1,
+    "log_losing_cv": -1,
+    "winner_z": 1,
+    "lowest_z": 1,
+    "log_gap_ratio": 1,
+    "log_cv_sqrt_n": -1,
 }
-SHIPPED_FEATURE_SET = "full"
+THEORY_FEATURES: tuple[str, ...] = tuple(f for f in FEATURE_NAMES if f in THEORY_SIGNS)
 
 
-def columns(feature_set: str) -> list[int]:
-    if feature_set not in FEATURE_SETS:
-        raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
-    return [FEATURE_NAMES.index(f) for f in FEATURE_SETS[feature_set]]
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One modelling choice compared in the benchmark; every one is trained by ``fit_selected``."""
+
+    estimator: Literal["gbt", "hgb"]
+    features: tuple[str, ...]
+    #: Apply ``THEORY_SIGNS`` as monotone constraints (HistGradientBoosting only).
+    monotone: bool
+    #: Inner criterion for depth and tree count: "kfold" = stratified 3-fold, mean per-market ROC-AUC;
+    #: "lomo" = leave one training market out (mean ROC-AUC on the market left out) when the training
+    #: data has at least three markets, else as "kfold".
+    selection: Literal["kfold", "lomo"]
+    description: str
+
+
+_FULL15 = FEATURE_NAMES[:15]
+_TRANSFER8 = (
+    "log_cv",
+    "log_spread",
+    "log1p_rd",
+    "gap_share",
+    "step_cv",
+    "ratio_cv",
+    "identical_share",
+    "cluster_above_winner",
+)
+_NO_N = tuple(f for f in FEATURE_NAMES if f != "log_n_bids")
+
+#: Variants in the model card's table, in the order tried.  The shipped one was chosen by the rule
+#: declared in docs/collusion-model.md: best mean leave-one-market-out ROC-AUC among the variants whose
+#: mean within-market ROC-AUC reaches the floors' mean (0.755).
+VARIANTS: dict[str, Variant] = {
+    "gbt-full": Variant("gbt", _FULL15, False, "kfold", "previous shipped model: 15 screens, boosted trees"),
+    "gbt-transfer": Variant("gbt", _TRANSFER8, False, "kfold", "8 screens with a theory direction, no n"),
+    "hgb-all": Variant("hgb", FEATURE_NAMES, False, "kfold", "all 27 features, unconstrained"),
+    "hgb-all-mono": Variant("hgb", FEATURE_NAMES, True, "lomo", "all 27, theory-monotone, n free"),
+    "hgb-theory-n-mono": Variant(
+        "hgb", ("log_n_bids", *THEORY_FEATURES), True, "lomo", "14 theory screens monotone, n free"
+    ),
+    "hgb-non-mono": Variant("hgb", _NO_N, True, "lomo", "26 features without n, theory-monotone"),
+    "hgb-theory-mono": Variant("hgb", THEORY_FEATURES, True, "lomo", "14 theory screens, monotone, no n"),
+}
+SHIPPED_VARIANT = "hgb-theory-mono"
+
+#: Backwards-compatible names: feature list of each variant.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {name: v.features for name, v in VARIANTS.items()}
+SHIPPED_FEATURE_SET = SHIPPED_VARIANT
+
+
+def variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def columns(name: str) -> list[int]:
+    return [FEATURE_NAMES.index(f) for f in variant(name).features]
 
 
 _LOG_FLOOR = 1e-4  # keeps log finite for zero dispersion (single bid, identical bids)
+_GAP_FLOOR = 1e-3  # same for the gap ratio (0 when undefined)
 
 FloatArray = NDArray[np.float64]
 
@@ -97,6 +174,18 @@ def feature_vector(s: TenderScreens) -> list[float]:
         float(s.equal_ratios),
         s.identical_share,
         s.cluster_above_winner,
+        math.log(s.losing_cv + _LOG_FLOOR),
+        s.winner_z,
+        s.lowest_z,
+        math.log(s.gap_ratio + _GAP_FLOOR),
+        s.second_gap_share,
+        s.top_gap_share,
+        s.max_gap_share,
+        s.median_gap_ratio,
+        s.upper_half_share,
+        s.mad_ratio,
+        s.winner_rank,
+        math.log(s.cv * math.sqrt(s.n_bids) + _LOG_FLOOR),
     ]
 
 
@@ -155,13 +244,17 @@ class ScreenModel:
     """Evaluates an exported ensemble: risk = sigmoid(init + rate * sum of tree leaf values)."""
 
     def __init__(self, doc: dict[str, Any]) -> None:
-        if doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
+        if doc.get("format") != FORMAT or doc.get("format_version") not in SUPPORTED_VERSIONS:
             raise ValueError("not a TenderHall screen model of a supported format version")
         if not set(doc["features"]) <= set(FEATURE_NAMES):
             raise ValueError("screen model uses features this version does not compute")
         self.doc = doc
         self.init = float(doc["init_log_odds"])
         self.rate = float(doc["learning_rate"])
+        # Format 1 (GradientBoostingClassifier) compares float32 inputs, as scikit-learn does.
+        self.input_dtype = str(doc.get("input_dtype", "float32"))
+        if self.input_dtype not in ("float32", "float64"):
+            raise ValueError(f"unsupported input_dtype {self.input_dtype!r}")
         self.trees = [
             Tree(
                 np.asarray(t["left"], dtype=np.int64),
@@ -173,11 +266,9 @@ class ScreenModel:
             for t in doc["trees"]
         ]
 
-    @staticmethod
-    def _prepare(x: FloatArray) -> FloatArray:
-        # scikit-learn compares float32 inputs against float64 thresholds; do the same so the
-        # exported model agrees exactly with predict_proba.
-        return np.asarray(x, dtype=np.float32).astype(np.float64)
+    def _prepare(self, x: FloatArray) -> FloatArray:
+        # Compare inputs at the precision the fitted estimator used, so the export agrees exactly.
+        return np.asarray(x, dtype=self.input_dtype).astype(np.float64)
 
     def decision_function(self, x: FloatArray) -> FloatArray:
         x = self._prepare(x)
@@ -194,15 +285,22 @@ class ScreenModel:
         return float(self.predict_proba(feature_matrix([screens]))[0])
 
     def contributions(self, screens: TenderScreens) -> list[Contribution]:
-        """Per-screen log-odds contributions along each tree's decision path, largest first."""
+        """Per-screen log-odds contributions along each tree's decision path, largest first.
+
+        Features derived from the same screen (``log_cv`` and ``log_cv_sqrt_n``) are summed.
+        """
         x = self._prepare(feature_matrix([screens]))[0].tolist()
         acc = [0.0] * len(FEATURES)
         for t in self.trees:
             path = t.path(x)
             for parent, child in itertools.pairwise(path):
                 acc[int(t.feature[parent])] += self.rate * float(t.value[child] - t.value[parent])
+        per_screen: dict[str, float] = {}
+        for (_, src), c in zip(FEATURES, acc, strict=True):
+            if c != 0:
+                per_screen[src] = per_screen.get(src, 0.0) + c
         raw = screens.as_dict()
-        out = [Contribution(src, raw[src], c) for (_, src), c in zip(FEATURES, acc, strict=True) if c != 0]
+        out = [Contribution(src, raw[src], c) for src, c in per_screen.items() if c != 0]
         return sorted(out, key=lambda c: -abs(c.log_odds))
 
     def explain(self, screens: TenderScreens, top: int = 3) -> list[str]:
@@ -224,25 +322,44 @@ def load_model(path: Path | str | None = None) -> ScreenModel:
     return ScreenModel(doc)
 
 
-def export(clf: Any, extra: dict[str, Any], feature_set: str = SHIPPED_FEATURE_SET) -> dict[str, Any]:
-    """JSON document of a fitted binary ``GradientBoostingClassifier`` (log-loss, prior init).
+def _mean_internal_values(
+    left: NDArray[np.int64], right: NDArray[np.int64], value: FloatArray, weight: FloatArray
+) -> FloatArray:
+    # Leaves hold the boosting steps; internal nodes get the weighted mean of their children so that
+    # path attributions in ``contributions`` are on the same scale.  Children have larger indices.
+    value = value.copy()
+    for node in range(len(left) - 1, -1, -1):
+        if left[node] >= 0:
+            wl, wr = weight[left[node]], weight[right[node]]
+            value[node] = (wl * value[left[node]] + wr * value[right[node]]) / (wl + wr)
+    return value
 
-    ``clf`` was fitted on the columns of ``feature_set``; node features are mapped back to the full
-    feature matrix so the model always reads ``feature_matrix`` output.
-    """
-    cols = columns(feature_set)
+
+def _header(name: str, extra: dict[str, Any]) -> dict[str, Any]:
+    v = variant(name)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "variant": name,
+        "feature_set": name,
+        "features": list(v.features),
+        "feature_sources": {f: FEATURE_SOURCES[f] for f in v.features},
+        "monotone_constraints": {f: THEORY_SIGNS[f] for f in v.features if v.monotone and f in THEORY_SIGNS},
+        **extra,
+    }
+
+
+def export_gbt(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
+    """JSON document of a fitted binary ``GradientBoostingClassifier`` (log-loss, prior init)."""
+    cols = columns(name)
     trees = []
     for est in clf.estimators_[:, 0]:
         t = est.tree_
-        left, right = t.children_left, t.children_right
-        # Leaves hold the boosting steps; internal nodes get the sample-weighted mean of their
-        # children so that path attributions in ``contributions`` are on the same scale.
-        value = t.value[:, 0, 0].astype(np.float64)
-        weight = t.weighted_n_node_samples.astype(np.float64)
-        for node in range(t.node_count - 1, -1, -1):
-            if left[node] >= 0:
-                wl, wr = weight[left[node]], weight[right[node]]
-                value[node] = (wl * value[left[node]] + wr * value[right[node]]) / (wl + wr)
+        left = t.children_left.astype(np.int64)
+        right = t.children_right.astype(np.int64)
+        value = _mean_internal_values(
+            left, right, t.value[:, 0, 0].astype(np.float64), t.weighted_n_node_samples.astype(np.float64)
+        )
         trees.append(
             {
                 "left": left.tolist(),
@@ -254,16 +371,62 @@ def export(clf: Any, extra: dict[str, Any], feature_set: str = SHIPPED_FEATURE_S
         )
     prior = clf.init_.class_prior_[1]
     return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "feature_set": feature_set,
-        "features": list(FEATURE_SETS[feature_set]),
-        "feature_sources": {f: src for f, src in FEATURES if f in FEATURE_SETS[feature_set]},
-        **extra,
+        **_header(name, extra),
+        "estimator": "GradientBoostingClassifier",
+        "input_dtype": "float32",
         "init_log_odds": float(np.log(prior / (1 - prior))),
         "learning_rate": float(clf.learning_rate),
         "trees": trees,
     }
+
+
+def export_hgb(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
+    """JSON document of a fitted binary ``HistGradientBoostingClassifier`` (numeric features only).
+
+    Leaf values already include the learning rate, so the document's rate is 1.  Splits read
+    ``x <= num_threshold`` on float64 inputs, as scikit-learn's predictor does for non-missing values
+    (features are never NaN here).
+    """
+    cols = columns(name)
+    trees = []
+    for (pred,) in clf._predictors:
+        nodes = pred.nodes
+        if nodes["is_categorical"].any():
+            raise ValueError("categorical splits are not supported by the JSON format")
+        leaf = nodes["is_leaf"].astype(bool)
+        left = np.where(leaf, -1, nodes["left"].astype(np.int64))
+        right = np.where(leaf, -1, nodes["right"].astype(np.int64))
+        value = _mean_internal_values(
+            left, right, nodes["value"].astype(np.float64), nodes["count"].astype(np.float64)
+        )
+        trees.append(
+            {
+                "left": left.tolist(),
+                "right": right.tolist(),
+                "feature": [cols[int(f)] for f in np.where(leaf, 0, nodes["feature_idx"])],
+                "threshold": [float(t) for t in np.where(leaf, 0.0, nodes["num_threshold"])],
+                "value": [float(v) for v in value],
+            }
+        )
+    return {
+        **_header(name, extra),
+        "estimator": "HistGradientBoostingClassifier",
+        "input_dtype": "float64",
+        "init_log_odds": float(np.asarray(clf._baseline_prediction).ravel()[0]),
+        "learning_rate": 1.0,
+        "trees": trees,
+    }
+
+
+def export(clf: Any, extra: dict[str, Any], name: str = SHIPPED_VARIANT) -> dict[str, Any]:
+    """JSON document of a classifier fitted on the columns of variant ``name``.
+
+    Node features are mapped back to the full feature matrix so the model always reads
+    ``feature_matrix`` output.
+    """
+    if variant(name).estimator == "gbt":
+        return export_gbt(clf, extra, name)
+    return export_hgb(clf, extra, name)
 
 
 def library_versions() -> dict[str, str]:
@@ -289,8 +452,12 @@ def dumps(doc: dict[str, Any]) -> str:
 MAX_DEPTHS = (2, 3)
 N_ESTIMATORS = (50, 100, 200, 300)
 LEARNING_RATE = 0.05
-SUBSAMPLE = 0.8
+SUBSAMPLE = 0.8  # GradientBoostingClassifier only
+MIN_SAMPLES_LEAF = 20  # HistGradientBoostingClassifier only (its default)
+L2_REGULARIZATION = 1.0  # HistGradientBoostingClassifier only
 INNER_FOLDS = 3
+
+Tick = Callable[[], None]
 
 
 def balanced_weights(y: NDArray[np.int64], groups: NDArray[np.int64]) -> FloatArray:
@@ -320,61 +487,98 @@ def _mean_market_auc(y: NDArray[np.int64], score: FloatArray, groups: NDArray[np
     return float(np.mean(aucs)) if aucs else 0.5
 
 
-def _classifier(depth: int, n_estimators: int, seed: int) -> Any:
-    from sklearn.ensemble import GradientBoostingClassifier
+def _classifier(depth: int, n_estimators: int, seed: int, name: str = "gbt-full") -> Any:
+    v = variant(name)
+    if v.estimator == "gbt":
+        from sklearn.ensemble import GradientBoostingClassifier
 
-    return GradientBoostingClassifier(
-        n_estimators=n_estimators,
+        return GradientBoostingClassifier(
+            n_estimators=n_estimators,
+            max_depth=depth,
+            learning_rate=LEARNING_RATE,
+            subsample=SUBSAMPLE,
+            random_state=seed,
+        )
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=n_estimators,
         max_depth=depth,
         learning_rate=LEARNING_RATE,
-        subsample=SUBSAMPLE,
+        min_samples_leaf=MIN_SAMPLES_LEAF,
+        l2_regularization=L2_REGULARIZATION,
+        monotonic_cst=[THEORY_SIGNS.get(f, 0) if v.monotone else 0 for f in v.features],
+        early_stopping=False,
         random_state=seed,
     )
+
+
+def _inner_folds(
+    y: NDArray[np.int64], groups: NDArray[np.int64], name: str, seed: int
+) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    markets = np.unique(groups)
+    if variant(name).selection == "lomo" and len(markets) >= 3:
+        idx = np.arange(len(y))
+        return [(idx[groups != g], idx[groups == g]) for g in markets]
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in folds.split(np.zeros(len(y)), groups * 2 + y)]
+
+
+def fits_per_selection(name: str = SHIPPED_VARIANT, markets: int = 4) -> int:
+    """Model fits of one ``fit_selected`` call on ``markets`` markets (for progress bars)."""
+    folds = markets if variant(name).selection == "lomo" and markets >= 3 else INNER_FOLDS
+    return folds * len(MAX_DEPTHS) + 1
 
 
 def fit_selected(
     x: FloatArray,
     y: NDArray[np.int64],
     groups: NDArray[np.int64],
+    name: str = SHIPPED_VARIANT,
     seed: int = SEED,
-    tick: Any = None,
+    tick: Tick | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Pick depth and tree count by inner stratified K-fold (mean per-market ROC-AUC), then refit.
+    """Pick depth and tree count by inner CV on this training data only, then refit on all of it.
 
-    Rows are tenders, so stratified folds over rows are grouped by tender.  The tree count is read
-    off ``staged_decision_function``, so each depth needs one fit per inner fold.
+    ``x`` is the full feature matrix; the variant's columns are taken here.  Rows are tenders, so
+    folds over rows are grouped by tender.  The tree count is read off ``staged_decision_function``,
+    so each depth needs one fit per inner fold.  The criterion is the mean per-market ROC-AUC on the
+    inner test folds ("kfold") or the mean ROC-AUC over training markets left out in turn ("lomo").
     """
-    from sklearn.model_selection import StratifiedKFold
-
+    xs = x[:, columns(name)]
     w = balanced_weights(y, groups)
-    strata = groups * 2 + y
-    folds = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    folds = _inner_folds(y, groups, name, seed)
     scores: dict[tuple[int, int], list[float]] = {(d, n): [] for d in MAX_DEPTHS for n in N_ESTIMATORS}
-    for train, test in folds.split(x, strata):
+    for train, test in folds:
         for depth in MAX_DEPTHS:
-            clf = _classifier(depth, max(N_ESTIMATORS), seed)
-            clf.fit(x[train], y[train], sample_weight=w[train])
-            for i, raw in enumerate(clf.staged_decision_function(x[test]), start=1):
+            clf = _classifier(depth, max(N_ESTIMATORS), seed, name)
+            clf.fit(xs[train], y[train], sample_weight=w[train])
+            for i, raw in enumerate(clf.staged_decision_function(xs[test]), start=1):
                 if i in N_ESTIMATORS:
-                    scores[depth, i].append(_mean_market_auc(y[test], raw, groups[test]))
+                    scores[depth, i].append(_mean_market_auc(y[test], np.ravel(raw), groups[test]))
             if tick is not None:
                 tick()
     mean = {k: float(np.mean(v)) for k, v in scores.items()}
     # Ties go to the smaller model (grid order is depth-major, then tree count).
     depth, n_est = max(mean, key=lambda k: (mean[k], -k[0], -k[1]))
-    clf = _classifier(depth, n_est, seed).fit(x, y, sample_weight=w)
+    clf = _classifier(depth, n_est, seed, name).fit(xs, y, sample_weight=w)
     if tick is not None:
         tick()
-    info = {
+    v = variant(name)
+    info: dict[str, Any] = {
+        "estimator": v.estimator,
         "max_depth": depth,
         "n_estimators": n_est,
         "learning_rate": LEARNING_RATE,
-        "subsample": SUBSAMPLE,
-        "inner_folds": INNER_FOLDS,
+        "selection": "lomo" if v.selection == "lomo" and len(np.unique(groups)) >= 3 else "kfold",
+        "inner_folds": len(folds),
         "inner_cv_mean_market_roc_auc": {f"depth={d},trees={n}": round(s, 6) for (d, n), s in mean.items()},
     }
+    if v.estimator == "gbt":
+        info["subsample"] = SUBSAMPLE
+    else:
+        info["min_samples_leaf"] = MIN_SAMPLES_LEAF
+        info["l2_regularization"] = L2_REGULARIZATION
     return clf, info
-
-
-def fits_per_selection() -> int:
-    return INNER_FOLDS * len(MAX_DEPTHS) + 1

@@ -54,6 +54,17 @@ SCREEN_MEANINGS: dict[str, str] = {
     "equal_ratios": "1 if the sorted bids rise by near-constant ratios",
     "identical_share": "share of bids whose price equals another bid's price",
     "cluster_above_winner": "share of losing bids within 2 % above the winning bid",
+    "losing_cv": "coefficient of variation of the losing bids (all bids except the winner)",
+    "winner_z": "how far the winning bid lies below the mean bid, in standard deviations",
+    "lowest_z": "how far the lowest bid lies below the mean bid, in standard deviations",
+    "gap_ratio": "gap between the two lowest bids over the average gap between successive bids",
+    "second_gap_share": "gap between the second and third lowest bids as a share of the whole range",
+    "top_gap_share": "gap between the two highest bids as a share of the whole range",
+    "max_gap_share": "largest gap between successive sorted bids as a share of the whole range",
+    "median_gap_ratio": "median gap between successive sorted bids over their mean gap",
+    "upper_half_share": "share of bids above the middle of the range",
+    "mad_ratio": "mean absolute deviation of the bids over their standard deviation",
+    "winner_rank": "share of the other bids priced below the winning bid (0 = the lowest bid won)",
 }
 
 
@@ -76,6 +87,18 @@ class TenderScreens:
     equal_ratios: bool
     identical_share: float
     cluster_above_winner: float
+    # Within-tender rank and relative-gap screens (scale-free; added with model format 2).
+    losing_cv: float
+    winner_z: float
+    lowest_z: float
+    gap_ratio: float
+    second_gap_share: float
+    top_gap_share: float
+    max_gap_share: float
+    median_gap_ratio: float
+    upper_half_share: float
+    mad_ratio: float
+    winner_rank: float
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -260,6 +283,69 @@ def _winner(xs: Sequence[float], winner_index: int | None) -> int:
     return winner_index
 
 
+def losing_cv(prices: Sequence[Price], winner_index: int | None = None) -> float:
+    """CV (sample std over mean) of the losing bids; 0 with fewer than two losing bids."""
+    xs = _prices(prices)
+    w_idx = _winner(xs, winner_index)
+    losing = [x for i, x in enumerate(xs) if i != w_idx]
+    return _sample_std(losing) / _mean(losing) if len(losing) > 1 else 0.0
+
+
+def below_mean_z(prices: Sequence[Price], index: int) -> float:
+    """(mean - bid) / sample std for the bid at ``index``; 0 with fewer than three bids or equal bids."""
+    xs = _prices(prices)
+    if len(xs) < 3 or _all_equal(xs):
+        return 0.0
+    return (_mean(xs) - xs[index]) / _sample_std(xs)
+
+
+#: Values of the relative-gap screens when they are undefined (fewer than three bids or no range):
+#: no gap stands out, the gaps are as even as they get, the bids sit symmetrically, and the
+#: deviation ratio is the normal law's sqrt(2 / pi).
+_GAP_DEFAULTS: dict[str, float] = {
+    "gap_ratio": 0.0,
+    "second_gap_share": 0.0,
+    "top_gap_share": 0.0,
+    "max_gap_share": 0.0,
+    "median_gap_ratio": 1.0,
+    "upper_half_share": 0.5,
+    "mad_ratio": math.sqrt(2 / math.pi),
+}
+
+
+def gap_screens(prices: Sequence[Price]) -> dict[str, float]:
+    """Relative gaps between the sorted bids, all scaled by the range (see ``SCREEN_MEANINGS``)."""
+    xs = sorted(_prices(prices))
+    n = len(xs)
+    if n < 3 or _all_equal(xs):
+        return dict(_GAP_DEFAULTS)
+    width = xs[-1] - xs[0]
+    gaps = [(b - a) / width for a, b in itertools.pairwise(xs)]
+    ordered = sorted(gaps)
+    k = len(ordered)
+    median = ordered[k // 2] if k % 2 else (ordered[k // 2 - 1] + ordered[k // 2]) / 2
+    mid = (xs[0] + xs[-1]) / 2
+    m = _mean(xs)
+    return {
+        "gap_ratio": gaps[0] * (n - 1),
+        "second_gap_share": gaps[1],
+        "top_gap_share": gaps[-1],
+        "max_gap_share": ordered[-1],
+        "median_gap_ratio": median * (n - 1),
+        "upper_half_share": sum(1 for x in xs if x > mid) / n,
+        "mad_ratio": math.fsum(abs(x - m) for x in xs) / n / _sample_std(xs),
+    }
+
+
+def winner_rank(prices: Sequence[Price], winner_index: int | None = None) -> float:
+    """Share of the other bids strictly below the winning bid; 0 for one bid or a lowest winner."""
+    xs = _prices(prices)
+    if len(xs) < 2:
+        return 0.0
+    w = xs[_winner(xs, winner_index)]
+    return sum(1 for x in xs if x < w) / (len(xs) - 1)
+
+
 def screens(prices: Sequence[Price], winner_index: int | None = None) -> TenderScreens:
     """All screens of one tender.  ``prices`` must be non-empty, finite and positive."""
     xs = _prices(prices)
@@ -283,4 +369,9 @@ def screens(prices: Sequence[Price], winner_index: int | None = None) -> TenderS
         equal_ratios=enough and r_cv < EQUAL_STEP_CV,
         identical_share=identical_share(xs),
         cluster_above_winner=cluster_above_winner(xs, winner_index),
+        losing_cv=losing_cv(xs, winner_index),
+        winner_z=below_mean_z(xs, _winner(xs, winner_index)),
+        lowest_z=below_mean_z(xs, min(range(len(xs)), key=lambda i: xs[i])),
+        **gap_screens(xs),
+        winner_rank=winner_rank(xs, winner_index),
     )

@@ -36,11 +36,13 @@ def test_benchmark_prints_table_with_floors(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setattr(
         model_eval,
         "evaluate",
-        lambda a, tick=None, feature_set="full": Evaluation({"Brazil": m}, {"Brazil": m}),
+        lambda a, tick=None, name="x": Evaluation({"Brazil": m}, {"Brazil": m}),
     )
     result = CliRunner().invoke(collusion, ["benchmark", "--data", str(tmp_path), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "| Brazil | 10 | 0.500 | 0.880 | 0.900 | 0.800 | 0.850 |" in result.output
+    bad = CliRunner().invoke(collusion, ["benchmark", "--data", str(tmp_path), "--variant", "nope"])
+    assert bad.exit_code != 0
 
 
 @pytest.mark.slow

@@ -51,7 +51,18 @@ def test_grouped_cv_learns_a_clear_signal() -> None:
     ticks: list[int] = []
     m = model_eval.grouped_cv(_market(1), tick=lambda: ticks.append(1))
     assert m.roc_auc > 0.9
-    assert len(ticks) == model_eval.OUTER_FOLDS * fits_per_selection()
+    assert len(ticks) == model_eval.OUTER_FOLDS * fits_per_selection(screen_model.SHIPPED_VARIANT, 1)
+
+
+@pytest.mark.usefixtures("small_grid")
+def test_lomo_selection_leaves_each_training_market_out() -> None:
+    data = {"a": _market(1), "b": _market(2), "c": _market(4), "d": _market(5)}
+    ticks: list[int] = []
+    m = model_eval.leave_one_market_out(data, "d", tick=lambda: ticks.append(1))
+    assert m.roc_auc > 0.9
+    # Three training markets: each is left out once per depth, then one refit.
+    assert len(ticks) == 3 * len(screen_model.MAX_DEPTHS) + 1
+    assert model_eval.evaluation_fits(4) == 4 * 5 * (3 * 2 + 1) + 4 * (3 * 2 + 1)
 
 
 @pytest.mark.usefixtures("small_grid")

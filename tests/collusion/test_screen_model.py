@@ -12,6 +12,9 @@ from collusion import datasets
 from collusion.screen_model import (
     FEATURE_NAMES,
     SEED,
+    SHIPPED_VARIANT,
+    THEORY_SIGNS,
+    VARIANTS,
     ScreenModel,
     _classifier,
     balanced_weights,
@@ -39,37 +42,65 @@ def _synthetic(n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return feature_matrix(items), y, np.zeros(n, dtype=np.int64)
 
 
-def _assert_export_matches(x: np.ndarray, y: np.ndarray, g: np.ndarray) -> None:
-    clf = _classifier(3, 60, SEED).fit(x, y, sample_weight=balanced_weights(y, g))
-    model = ScreenModel(json.loads(json.dumps(export(clf, {}))))
-    np.testing.assert_allclose(model.predict_proba(x), clf.predict_proba(x)[:, 1], rtol=0, atol=1e-9)
-
-
-def test_export_matches_sklearn_synthetic() -> None:
-    _assert_export_matches(*_synthetic())
-
-
-def test_feature_subset_export_reads_the_full_matrix() -> None:
-    x, y, g = _synthetic()
-    cols = columns("transfer")
-    clf = _classifier(2, 40, SEED).fit(x[:, cols], y, sample_weight=balanced_weights(y, g))
-    model = ScreenModel(export(clf, {}, "transfer"))
+def _assert_export_matches(x: np.ndarray, y: np.ndarray, g: np.ndarray, name: str) -> None:
+    cols = columns(name)
+    clf = _classifier(3, 60, SEED, name).fit(x[:, cols], y, sample_weight=balanced_weights(y, g))
+    model = ScreenModel(json.loads(json.dumps(export(clf, {}, name))))
     assert model.doc["features"] == [FEATURE_NAMES[c] for c in cols]
-    np.testing.assert_allclose(model.predict_proba(x), clf.predict_proba(x[:, cols])[:, 1], atol=1e-9)
-    with pytest.raises(ValueError, match="unknown feature set"):
+    expected = clf.predict_proba(x[:, cols])[:, 1]
+    np.testing.assert_allclose(model.predict_proba(x), expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_export_matches_sklearn_synthetic(name: str) -> None:
+    _assert_export_matches(*_synthetic(), name)
+
+
+def test_unknown_variant() -> None:
+    with pytest.raises(ValueError, match="unknown variant"):
         columns("nope")
 
 
+def test_version_1_documents_still_load() -> None:
+    # Format 1 (GradientBoostingClassifier, float32 inputs) had no input_dtype field.
+    x, y, _ = _synthetic()
+    clf = _classifier(2, 30, SEED, "gbt-full").fit(x[:, columns("gbt-full")], y)
+    doc = export(clf, {}, "gbt-full")
+    del doc["input_dtype"]
+    doc["format_version"] = 1
+    model = ScreenModel(doc)
+    assert model.input_dtype == "float32"
+    np.testing.assert_allclose(
+        model.predict_proba(x), clf.predict_proba(x[:, columns("gbt-full")])[:, 1], atol=1e-9
+    )
+
+
+def test_shipped_variant_is_monotone_in_theory_screens() -> None:
+    model = load_model()
+    rng = np.random.default_rng(3)
+    items = [screens(list(100 * (1 + rng.uniform(0, 0.2, int(rng.integers(1, 12)))))) for _ in range(200)]
+    x = feature_matrix(items)
+    base = model.decision_function(x)
+    for f, sign in THEORY_SIGNS.items():
+        if f not in model.doc["features"]:
+            continue
+        moved = x.copy()
+        moved[:, FEATURE_NAMES.index(f)] += 0.5 * sign
+        assert (model.decision_function(moved) >= base - 1e-12).all(), f
+
+
 @needs_data
-def test_export_matches_sklearn_on_training_data() -> None:
+@pytest.mark.parametrize("name", [SHIPPED_VARIANT, "gbt-full"])
+def test_export_matches_sklearn_on_training_data(name: str) -> None:
     from collusion.model_eval import _stack, load_arrays
 
-    _assert_export_matches(*_stack(list(load_arrays().values())))
+    _assert_export_matches(*_stack(list(load_arrays().values())), name)
 
 
 def test_shipped_model_loads_and_scores() -> None:
     model = load_model()
-    assert model.doc["features"] == list(FEATURE_NAMES)
+    assert model.doc["variant"] == SHIPPED_VARIANT
+    assert model.doc["features"] == list(VARIANTS[SHIPPED_VARIANT].features)
     assert set(model.doc["training_data"]["sha256"]) == set(datasets.MARKET_FILES.values())
     assert {"numpy", "scikit-learn", "python"} <= set(model.doc["library_versions"])
     for prices in ([100.0], [100.0, 100.5, 101.0, 101.5], [100, 180, 260, 95, 130]):

@@ -54,6 +54,34 @@ def test_equal_ratios_example() -> None:
     assert not s.equal_steps
 
 
+def test_rank_and_gap_screens_example() -> None:
+    # Sorted 100, 110, 112, 114, 124: range 24, gaps 10, 2, 2, 10 (mean gap 6, median 6).
+    s = screens([112, 124, 100, 114, 110])
+    assert s.gap_ratio == pytest.approx(10 / 6)
+    assert s.second_gap_share == pytest.approx(2 / 24)
+    assert s.top_gap_share == pytest.approx(10 / 24)
+    assert s.max_gap_share == pytest.approx(10 / 24)
+    assert s.median_gap_ratio == pytest.approx(1.0)
+    # Mid-range 112: only 114 and 124 lie strictly above it.
+    assert s.upper_half_share == pytest.approx(2 / 5)
+    # Mean 112; deviations 12, 2, 0, 2, 12: MAD 5.6, sample std sqrt(296 / 4) = 8.6023.
+    assert s.mad_ratio == pytest.approx(5.6 / math.sqrt(74))
+    assert s.lowest_z == pytest.approx(12 / math.sqrt(74))
+    assert s.winner_z == s.lowest_z
+    # Losing 110, 112, 114, 124: mean 115, sample std sqrt(116 / 3).
+    assert s.losing_cv == pytest.approx(math.sqrt(116 / 3) / 115)
+    assert s.winner_rank == 0.0
+
+
+def test_winner_screens_for_average_bid_auctions() -> None:
+    s = screens([100, 103, 104, 110], winner_index=1)
+    assert s.winner_rank == pytest.approx(1 / 3)
+    sd = math.sqrt(((100 - 104.25) ** 2 + 1.25**2 + 0.25**2 + 5.75**2) / 3)
+    assert s.winner_z == pytest.approx((104.25 - 103) / sd)
+    assert s.lowest_z == pytest.approx((104.25 - 100) / sd)
+    assert s.losing_cv == pytest.approx(stats.variation([100, 104, 110], ddof=1))
+
+
 def test_identical_prices_and_cluster() -> None:
     s = screens([100, 100, 101, 150])
     assert s.identical_share == 0.5
@@ -72,7 +100,10 @@ def test_winner_index_for_average_bid_auctions() -> None:
 
 def test_single_bid_is_defined() -> None:
     s = screens([100])
-    assert s == TenderScreens(1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, False, False, 0.0, 0.0)
+    assert s == TenderScreens(
+        1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, False, False, 0.0, 0.0,
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, math.sqrt(2 / math.pi), 0.0,
+    )  # fmt: skip
 
 
 def test_two_bids() -> None:
