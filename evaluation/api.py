@@ -217,7 +217,7 @@ class ExpertController(Controller):
         db_session: AsyncSession,
         q: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
     ) -> dict[str, Any]:
         rows, total = await ev(services).registry.search(db_session, who, q, limit, offset)
         return {"items": [expert_out(e) for e in rows], "total": total}
