@@ -18,7 +18,7 @@ from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
 from tenderhall.storage import TooLarge
 from tenderhall.tenders.lifecycle import TenderState, allowed_transitions
-from tenderhall.tenders.models import Tender, TenderDocument
+from tenderhall.tenders.models import Amendment, Clarification, Tender, TenderDocument
 from tenderhall.tenders.service import TenderDraft
 from tenderhall.web.api.schemas import (
     AmendIn,
@@ -82,6 +82,29 @@ async def tender_out(services: Services, db: AsyncSession, who: Subject, tender:
             for d in tender.documents
         ],
         allowed_actions=actions,
+    )
+
+
+def amendment_out(a: Amendment) -> AmendmentOut:
+    return AmendmentOut(
+        number=a.number,
+        summary=a.summary,
+        affects_preparation=a.affects_preparation,
+        issued_at=a.issued_at,
+        old_deadline=a.old_deadline,
+        new_deadline=a.new_deadline,
+    )
+
+
+def clarification_out(c: Clarification, who: Subject) -> ClarificationOut:
+    """Anonymous as to who asked: the caller learns only whether it was itself."""
+    return ClarificationOut(
+        number=c.number,
+        question=c.question,
+        asked_at=c.asked_at,
+        answer=c.answer,
+        answered_at=c.answered_at,
+        asked_by_me=who.user_id is not None and c.asked_by == who.user_id,
     )
 
 
@@ -250,30 +273,13 @@ class TenderController(Controller):
         a = await services.tenders.amend(
             db_session, who, tender_id, data.summary, data.affects_preparation, data.new_deadline
         )
-        return AmendmentOut(
-            number=a.number,
-            summary=a.summary,
-            affects_preparation=a.affects_preparation,
-            issued_at=a.issued_at,
-            old_deadline=a.old_deadline,
-            new_deadline=a.new_deadline,
-        )
+        return amendment_out(a)
 
     @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender")
     async def amendments(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[AmendmentOut]:
-        return [
-            AmendmentOut(
-                number=a.number,
-                summary=a.summary,
-                affects_preparation=a.affects_preparation,
-                issued_at=a.issued_at,
-                old_deadline=a.old_deadline,
-                new_deadline=a.new_deadline,
-            )
-            for a in await services.tenders.amendments(db_session, who, tender_id)
-        ]
+        return [amendment_out(a) for a in await services.tenders.amendments(db_session, who, tender_id)]
 
     @post("/{tender_id:uuid}/terminate", summary="Terminate the tender with a reason")
     async def terminate(
@@ -305,14 +311,7 @@ class TenderController(Controller):
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[ClarificationOut]:
         return [
-            ClarificationOut(
-                number=c.number,
-                question=c.question,
-                asked_at=c.asked_at,
-                answer=c.answer,
-                answered_at=c.answered_at,
-                asked_by_me=c.asked_by == who.user_id,
-            )
+            clarification_out(c, who)
             for c in await services.tenders.clarifications(db_session, who, tender_id)
         ]
 
@@ -326,14 +325,7 @@ class TenderController(Controller):
         db_session: AsyncSession,
     ) -> ClarificationOut:
         c = await services.tenders.ask(db_session, who, tender_id, data.question)
-        return ClarificationOut(
-            number=c.number,
-            question=c.question,
-            asked_at=c.asked_at,
-            answer=None,
-            answered_at=None,
-            asked_by_me=True,
-        )
+        return clarification_out(c, who)
 
     @post("/{tender_id:uuid}/clarifications/{number:int}/answer", summary="Answer a question")
     async def answer(
@@ -346,13 +338,7 @@ class TenderController(Controller):
         db_session: AsyncSession,
     ) -> ClarificationOut:
         c = await services.tenders.answer(db_session, who, tender_id, number, data.answer)
-        return ClarificationOut(
-            number=c.number,
-            question=c.question,
-            asked_at=c.asked_at,
-            answer=c.answer,
-            answered_at=c.answered_at,
-        )
+        return clarification_out(c, who)
 
 
 def _quote(name: str) -> str:
