@@ -23,6 +23,10 @@ def make_service(services: Any) -> Any:
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
+    return None  # sealed bids need tenders: see seed_demo_tenders
+
+
+async def seed_demo_tenders(db: Any, ctx: Any) -> None:
     from bidding.demo import seed_bids
 
     await seed_bids(db, ctx)

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import io
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from bidding.models import (
     UploadSession,
     UploadState,
 )
+from bidding.opened import OpenedBids
 from bidding.receipt import RECEIPT_PURPOSE, body_digest, build_receipt
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Resource, Subject, enforce
@@ -51,6 +52,9 @@ from tenderhall.tenders.models import Tender
 if TYPE_CHECKING:
     from bidding.opening import Opening
     from tenderhall.services import Services
+
+# (db, tender id, user id) -> does the user hold an active seat on the tender's committee?
+CommitteeLookup = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[bool]]
 
 MAX_ENVELOPE = 4 * 1024**3  # 4 GiB: generous for scanned documents, bounded for the disk
 READ_CHUNK = 1 << 20
@@ -90,6 +94,8 @@ class Bidding:
         self.tenders = services.tenders
         self.partials = uploads.PartialUploads(services.settings.storage_dir / ".partial")
         self.opening: Opening | None = None
+        self.opened = OpenedBids(self)  # evaluation's OpenedBidSource (see bidding.opened)
+        self.committee: CommitteeLookup | None = None
 
     @classmethod
     def attach(cls, services: Services) -> Bidding:
@@ -100,6 +106,12 @@ class Bidding:
         services.tenders.add_listener(bidding.on_transition)
         return bidding
 
+    def use_committee(self, lookup: CommitteeLookup) -> None:
+        """Who sits on a tender's evaluation committee is evaluation's answer; the composition
+        root registers it here, so bidding's policy objects can name the committee (the import
+        goes evaluation → bidding only).  Without it, no expert ever reads a bid."""
+        self.committee = lookup
+
     @property
     def hall(self) -> Opening:
         assert self.opening is not None
@@ -107,8 +119,18 @@ class Bidding:
 
     # -- shared lookups -----------------------------------------------------------------------
     async def bid_resource(self, db: AsyncSession, tender: Tender, bid: Bid, who: Subject) -> Resource:
+        """The bid as the policy sees it; ``user_id`` is the asker's only if the asker holds an
+        active seat on the tender's evaluation committee (so SELF reads "my committee")."""
         base = await self.tenders.resource(db, tender, who)
-        return dataclasses.replace(base, kind="bid", company_id=bid.company_id)
+        member = (
+            who.role is Role.EXPERT
+            and who.user_id is not None
+            and self.committee is not None
+            and await self.committee(db, tender.id, who.user_id)
+        )
+        return dataclasses.replace(
+            base, kind="bid", company_id=bid.company_id, user_id=who.user_id if member else None
+        )
 
     async def own_bid(self, db: AsyncSession, who: Subject, tender: Tender, bid_ref: str, action: str) -> Bid:
         """A bid the subject may act on; 404 when it may not even see it (another company's)."""
@@ -546,13 +568,26 @@ class Bidding:
                 if received != session.size:
                     raise Conflict("bid.upload_incomplete", offset=received, size=session.size)
                 self._structure(remedy, handle)
-                # Hashing and copying happen before the tender lock is taken, so a deadline rush
-                # holds the lock only for the database work.
-                stored = await self.services.storage.put(file_chunks(handle), session.size)
+                # Hashing and storing happen before the tender lock is taken, so a deadline rush
+                # holds the lock only for the database work.  The finished partial file (locked
+                # against appends, and full) is hashed off the event loop and linked into
+                # storage, not copied: one write of each envelope instead of two.
+                stored = await self.services.storage.put_file(self.partials.path(session.id), session.size)
         except uploads.Busy:
             raise Conflict("bid.upload_busy") from None
         if stored.sha256 != session.manifest["envelope_sha256"]:
             raise InvalidInput("bid.hash_mismatch")
+        return await self.accept(db, who, session, stored.key, evidence)
+
+    async def accept(
+        self, db: AsyncSession, who: Subject, session: UploadSession, storage_key: str, evidence: Evidence
+    ) -> Bid:
+        """Accept a verified, stored envelope as a bid — or refuse it at the deadline, never both.
+
+        The second half of :meth:`complete`, in the caller's transaction: the tender's row lock,
+        the clock reading that decides the deadline, the key and credit checks, supersession and
+        the signed receipt.  ``storage_key`` must hold exactly the manifest's envelope.
+        """
         tender = await self._open_tender(db, who, session.tender_id, lock=True)
         now = self.clock.now()  # read under the lock: this instant decides the deadline
         key = await db.get(BidderKey, session.key_id)
@@ -570,7 +605,7 @@ class Bidding:
                 Bid.state == BidState.SUBMITTED.value,
             )
         )
-        bid = await self._record_bid(db, who, tender, company, session, stored.key, now, evidence, previous)
+        bid = await self._record_bid(db, who, tender, company, session, storage_key, now, evidence, previous)
         check.bid_id = bid.id
         await db.flush()
         return bid

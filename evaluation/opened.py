@@ -1,33 +1,27 @@
 """What evaluation needs from bidding: the opened bids of a tender.
 
-`OpenedBidSource` is the read interface bidding implements (see `BiddingSource` for the shape of
-the expected answer).  Evaluation snapshots the answer into its own `evaluation_bids` table when
-evaluation starts, so the committee scores a fixed set and the snapshot's hash is in the ledger.
-Until bidding provides a source, tests and the demo insert `EvaluationBid` rows themselves
-(`StoredSource`).
+`OpenedBidSource` is the read interface; bidding implements it (`bidding.opened.OpenedBids`,
+wired in by `evaluation.plugin.make_service` from ``services.domain["bidding"]``), and `OpenedBid`
+is bidding's record of one opened bid, re-exported here (the import goes evaluation → bidding).
+Evaluation snapshots the answer into its own `evaluation_bids` table when evaluation starts, so
+the committee scores a fixed set and the snapshot's hash is in the ledger.  `StoredSource` reads
+snapshot rows already present (evaluation used alone, e.g. with fixture rows).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.opened import OpenedBid
 from evaluation.models import EvaluationBid
 
-
-@dataclass(frozen=True)
-class OpenedBid:
-    company_id: uuid.UUID
-    price: Decimal  # the read-out bid price in yuan (唱标价), exact
-    is_sme: bool = False  # small/micro enterprise declaration (price deduction)
-    form: Mapping[str, Any] = field(default_factory=dict)  # decrypted bid form fields
-    evidence: Mapping[str, Any] = field(default_factory=dict)  # credit check, bond, captured at submission
+__all__ = ["OpenedBid", "OpenedBidSource", "StoredSource", "snapshot"]
 
 
 class OpenedBidSource(Protocol):
@@ -37,7 +31,7 @@ class OpenedBidSource(Protocol):
 
 
 class StoredSource:
-    """Reads the snapshot rows already present (inserted by fixtures until bidding is connected)."""
+    """Reads the snapshot rows already present (evaluation without bidding, e.g. fixture rows)."""
 
     async def opened_bids(self, db: AsyncSession, tender_id: uuid.UUID) -> Sequence[OpenedBid]:
         rows = await db.scalars(select(EvaluationBid).where(EvaluationBid.tender_id == tender_id))

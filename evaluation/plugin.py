@@ -11,9 +11,18 @@ MODEL_MODULES: tuple[str, ...] = ("evaluation.models",)
 
 
 def make_service(services: Any) -> Any:
+    from bidding.service import Bidding
+    from evaluation.opened import OpenedBidSource
     from evaluation.service import Evaluation
 
-    return Evaluation.attach(services)
+    # Compose builds bidding first: the opened bids come from its hall, and bidding asks
+    # evaluation who sits on a committee (to let that committee, only, read the bids).
+    bidding: Bidding | None = services.domain.get("bidding")
+    source: OpenedBidSource | None = bidding.opened if bidding is not None else None
+    evaluation = Evaluation.attach(services, source)
+    if bidding is not None:
+        bidding.use_committee(evaluation.committee_member)
+    return evaluation
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

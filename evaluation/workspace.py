@@ -96,6 +96,10 @@ class Workspace:
             raise Conflict(
                 "evaluation.committee_incomplete", active=len(members), needed=sum(req.seats.values())
             )
+        if (tender.rubric or {}).get("price_method") == "benchmark_price":
+            bench = (await self.draws.plan(db, tender.id)).benchmark or {}
+            if "k" not in bench:  # never score a benchmark tender with a K nobody drew
+                raise Conflict("evaluation.k_not_drawn")
         rows = await snapshot(db, tender.id, await self.source.opened_bids(db, tender.id))
         if not rows:
             raise Conflict("evaluation.no_bids")

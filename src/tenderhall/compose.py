@@ -4,7 +4,8 @@ The kernel never imports ``bidding``, ``evaluation`` or ``collusion`` except her
 ``app.py``/``cli.py``, which ask this module).  Each domain package offers a ``plugin`` module with
 ``ROUTE_HANDLERS`` (Litestar handlers), ``cli_commands()`` (click commands) and
 ``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's organisations); optionally
-``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist), ``MODEL_MODULES``
+``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist; it may register
+stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``
 and ``make_service(services)``, whose result lands in ``services.domain[<package>]``.
 """
 

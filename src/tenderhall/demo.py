@@ -8,7 +8,9 @@ their deadlines by now and close through the ordinary time-driven transition.
 
 from __future__ import annotations
 
+import heapq
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +95,8 @@ class DemoContext:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, what it shows
     # The kernel's demo tenders by stage (closed, terminated, open, draft), for domain demos.
     tenders: dict[str, list[Any]] = field(default_factory=dict)
+    # Stories registered by domain packages in the second phase (see ``story``).
+    stories: list[AsyncIterator[datetime]] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
     faker: Faker = field(default_factory=lambda: _faker())
 
@@ -114,6 +118,17 @@ class DemoContext:
 
     def who(self, username: str) -> Subject:
         return subject_of(self.users[username])
+
+    def story(self, steps: AsyncIterator[datetime]) -> None:
+        """Register a demo story: an async generator that first yields the moment it starts, then
+        after each step the moment its next step is due (it does nothing before its first yield).
+
+        After every ``seed_demo_tenders`` ran, the kernel runs all stories interleaved, earliest
+        step first, with the clock set to each step's moment and never moved back; so stories of
+        several packages (bids opened by bidding, then evaluated by evaluation) share one timeline
+        and the ledger's event times do not go backwards within it.
+        """
+        self.stories.append(steps)
 
 
 def _faker() -> Faker:
@@ -154,12 +169,37 @@ async def seed(settings: Settings, only_if_empty: bool = True) -> DemoContext | 
                 after = getattr(plugin, "seed_demo_tenders", None)
                 if after is not None:
                     await after(db, ctx)
-            clock.set(real.now())
+            await _run_stories(ctx)
+            clock.set(max(real.now(), clock.now()))
             await services.tenders.sweep(db)  # deadlines that passed during the timeline
             await services.ledger.checkpoint(db, "demo data seeded")
         return ctx
     finally:
         await services.engine.dispose()
+
+
+async def _run_stories(ctx: DemoContext) -> None:
+    """Run the registered stories on one timeline (see ``DemoContext.story``).
+
+    The timeline starts at the earliest story's first moment: the one step back in time of the
+    seed, since the kernel's own tenders were made up to today before the second phase.
+    """
+    queue: list[tuple[datetime, int, AsyncIterator[datetime]]] = []
+    for number, steps in enumerate(ctx.stories):
+        first = await anext(steps, None)
+        if first is not None:
+            queue.append((first, number, steps))
+    ctx.stories.clear()
+    heapq.heapify(queue)
+    if queue:
+        ctx.clock.set(queue[0][0])
+    while queue:
+        when, number, steps = heapq.heappop(queue)
+        if when > ctx.clock.now():
+            ctx.clock.set(when)
+        following = await anext(steps, None)
+        if following is not None:
+            heapq.heappush(queue, (following, number, steps))
 
 
 async def _organisations(services: Services, db: AsyncSession, clock: FixedClock) -> DemoContext:

@@ -93,10 +93,17 @@ def seal_bytes(
 
 
 async def make_scene(
-    services: Any, world: Any, client: Any, *, bidders: int = 4, custodians: int = 0, k: int = 2
+    services: Any,
+    world: Any,
+    client: Any,
+    *,
+    bidders: int = 4,
+    custodians: int = 0,
+    k: int = 2,
+    rubric: dict[str, Any] | None = None,
 ) -> Scene:
     """A published tender (deadline T0 + 21 days) with ``bidders`` registered companies whose keys
-    are registered, and optionally a k-of-n custodian remedy."""
+    are registered, and optionally a k-of-n custodian remedy (and another scoring rubric)."""
     import hashlib
 
     from tenderhall.orgs.models import Company
@@ -113,7 +120,7 @@ async def make_scene(
                 estimate_fen=ESTIMATE_YUAN * 100,
                 tenderer_id=world.tenderers[0].id,
                 centre_id=world.centres[0].id,
-                rubric=RUBRIC,
+                rubric=rubric or RUBRIC,
             ),
         )
         text = b"tender documents"
@@ -265,13 +272,19 @@ async def submit(client: Any, scene: Scene, bidder: Bidder, blob: bytes, bid: st
 
 
 async def seal_and_submit(
-    client: Any, scene: Scene, bidder: Bidder, bid: str, price: str = "980000.00", canary: str = ""
+    client: Any,
+    scene: Scene,
+    bidder: Bidder,
+    bid: str,
+    price: str = "980000.00",
+    canary: str = "",
+    bond: dict[str, Any] | None = None,
 ) -> bytes:
     info = await sealing(client, scene)
     blob = seal_bytes(
         bid_package(price, canary), bidder.keys.opening.recipient, str(scene.tender_id), bid, info
     )
-    r = await submit(client, scene, bidder, blob, bid)
+    r = await submit(client, scene, bidder, blob, bid, **({"bond": bond} if bond else {}))
     assert r.status_code == 201, r.text
     return blob
 

@@ -57,7 +57,6 @@ async def test_no_plaintext_before_opening(services, world, client, settings) ->
             assert needle not in path.read_bytes()
 
 
-
 @pytest.mark.parametrize(
     ("role", "action", "state", "own", "allowed"),
     [
@@ -72,6 +71,14 @@ async def test_no_plaintext_before_opening(services, world, client, settings) ->
         (Role.BIDDER, "bid.content.view", "opened", True, True),
         (Role.BIDDER, "bid.content.view", "opening", True, False),
         (Role.STAFF, "bid.content.view", "opened", True, False),
+        # The evaluation committee of the tender ("own": an active seat on it), while it evaluates.
+        (Role.EXPERT, "bid.content.view", "evaluating", True, True),
+        (Role.EXPERT, "bid.content.view", "recommended", True, True),
+        (Role.EXPERT, "bid.content.view", "evaluating", False, False),
+        (Role.EXPERT, "bid.content.view", "opened", True, False),
+        (Role.EXPERT, "bid.content.view", "awarded", True, False),
+        (Role.EXPERT, "bid.view", "evaluating", True, False),
+        (Role.TENDERER, "bid.content.view", "evaluating", True, False),
         (Role.STAFF, "hall.run", "opening", True, True),
         (Role.STAFF, "hall.run", "opened", True, False),
         (Role.CUSTODIAN, "share.release", "opening", True, True),

@@ -1,7 +1,9 @@
 """Evaluation fixtures: a regional pool with expert accounts and a tender that reaches `opened`.
 
-Opened bids come from bidding once it provides `evaluation.opened.OpenedBidSource`; until then
-the fixture inserts the snapshot rows (`EvaluationBid`) that the source would produce.
+To test evaluation alone, `open_tender` stands in for bidding's hall: it inserts the snapshot rows
+(`EvaluationBid`) that bidding's `OpenedBidSource` would produce (the connected source answers
+nothing for a tender without a hall, so the rows are kept).  `test_end_to_end_with_bids.py`
+runs the same path on real sealed bids opened in bidding's hall.
 """
 
 from __future__ import annotations

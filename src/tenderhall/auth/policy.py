@@ -132,7 +132,9 @@ def _rules() -> tuple[Rule, ...]:
 
 # -- bidding (DESIGN §4) ----------------------------------------------------------------------
 # Bid objects are Resource(kind="bid", state=<the tender's state>, company_id=<bidding company>,
-# centre/region/organisations of the tender).  A custodian's share slot of a tender is
+# centre/region/organisations of the tender, user_id=<the asker's account if it holds an ACTIVE
+# seat on the tender's evaluation committee, else None> — evaluation answers that question for
+# bidding through Bidding.use_committee).  A custodian's share slot of a tender is
 # Resource(kind="share", user_id=<the custodian named in the tender's remedy>), so SELF means
 # "a slot that is mine".
 AFTER_DEADLINE = frozenset(
@@ -143,6 +145,8 @@ IN_HALL = frozenset({T.OPENING.value})
 AFTER_OPENING = frozenset(
     s.value for s in (T.OPENED, T.EVALUATING, T.RECOMMENDED, T.AWARDED, T.FAILED, T.ARCHIVED)
 )
+# While its committee evaluates (and reviews objections during publicity): after opening only.
+COMMITTEE_READING = frozenset({T.EVALUATING.value, T.RECOMMENDED.value})
 
 
 def _bidding_rules() -> list[Rule]:
@@ -161,8 +165,13 @@ def _bidding_rules() -> list[Rule]:
         Rule(R.BIDDER, "bid.withdraw", Scope.OWN_COMPANY, OPEN_FOR_BIDDING),
         Rule(R.BIDDER, "bid.decrypt", Scope.OWN_COMPANY, IN_HALL),
         Rule(R.BIDDER, "record.respond", Scope.OWN_COMPANY, IN_HALL),
-        # Bid content after opening: the bidder itself; the evaluation committee joins later.
+        # Bid content after opening: the bidder itself, and
         Rule(R.BIDDER, "bid.content.view", Scope.OWN_COMPANY, AFTER_OPENING),
+        # >>> evaluation committee: the committee of THAT tender (SELF = an active seat on it,
+        # see the bid object above), decrypted on the fly, only while it evaluates.  No other
+        # expert, no tenderer/agent, no other bidder, no staff: they are answered 404.
+        Rule(R.EXPERT, "bid.content.view", Scope.SELF, COMMITTEE_READING),
+        # <<< evaluation committee
         Rule(R.BIDDER, "hall.view", Scope.REGISTERED, HALL_STATES),
         Rule(R.CUSTODIAN, "hall.view", Scope.SELF, HALL_STATES),
         Rule(R.CUSTODIAN, "share.release", Scope.SELF, IN_HALL),
