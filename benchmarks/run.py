@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         body = module.run(args.quick).rstrip() + "\n"
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        sections[name] = (
-            f"{body}\n_Run {stamp}{' (quick)' if args.quick else ''}, {time.perf_counter() - started:.0f} s._\n"
-        )
+        took = time.perf_counter() - started
+        quick = " (quick)" if args.quick else ""
+        sections[name] = f"{body}\n_Run {stamp}{quick}, {took:.0f} s._\n"
         print(body)
     parts = [
         "# Benchmarks\n",

@@ -6,6 +6,7 @@ so a crash never leaves a half-written blob under a real name and memory use sta
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -67,7 +68,8 @@ class LocalStorage:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
         return Stored(key=key, sha256=key, size=size)
 

@@ -145,7 +145,12 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _refused_data(exc):
         # The database refused a value the edge let through (PostgreSQL: a NUL character in text,
         # a number out of range): the request's data is at fault.  The transaction rolls back.
-        log.warning("data refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        log.warning(
+            "data refused by the database on %s %s: %s",
+            request.method,
+            request.url.path,
+            getattr(exc, "orig", exc),
+        )
         return _problem(request, 422, "error.invalid", translate("error.invalid", locale), {})
     ref = uuid.uuid4().hex[:12]
     log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)

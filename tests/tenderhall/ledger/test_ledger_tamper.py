@@ -123,7 +123,9 @@ REWRITES = (
 async def test_triggers_refuse_rewrites(log: Log) -> None:
     truncates = []
     if log.services.engine.dialect.name == "postgresql":  # row triggers do not see TRUNCATE
-        truncates = [f"TRUNCATE {table}" for table in ("ledger_entries", "ledger_nodes", "ledger_checkpoints")]
+        truncates = [
+            f"TRUNCATE {table}" for table in ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
+        ]
     for statement in [*REWRITES, *truncates]:
         with pytest.raises(DBAPIError, match="append-only"):
             async with log.services.engine.begin() as conn:
