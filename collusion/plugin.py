@@ -1,20 +1,41 @@
-"""Collusion's contributions to the composition root (routes, CLI, demo data)."""
+"""Collusion's contributions to the composition root (routes, models, CLI, service, demo data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ROUTE_HANDLERS: list[Any] = []
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = ("collusion.models",)
+
+
+def __getattr__(name: str) -> Any:
+    # Routes are imported lazily so that importing the plugin (Alembic, CLI) stays light.
+    if name == "ROUTE_HANDLERS":
+        from collusion.api import ROUTES
+
+        return list(ROUTES)
+    raise AttributeError(name)
+
+
+def make_service(services: Any) -> Any:
+    from collusion.service import Collusion
+
+    svc = Collusion.attach(services)
+    # The committee may read confirmed findings of its tender: evaluation knows who sits on it.
+    evaluation = services.domain.get("evaluation")
+    lookup = getattr(evaluation, "committee_member", None)
+    if lookup is not None:
+        svc.use_committee(lookup)
+    return svc
 
 
 def cli_commands() -> list[Any]:
-    try:
-        from collusion.cli import collusion
-    except ImportError:  # the command group lands with the detector work
-        return []
+    from collusion import cli_score  # noqa: F401  (adds score and import to the group)
+    from collusion.cli import collusion
+
     return [collusion]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
-    """The demo cartel arrives with the detector work."""
+    from collusion.demo import seed_cartel
+
+    await seed_cartel(db, ctx)
