@@ -1,6 +1,6 @@
 """Ledger throughput and proof latency on SQLite and PostgreSQL, against the physical floor.
 
-Timed: `Ledger.append` through the ORM in the caller's transaction (head row lock, canonical JSON,
+Timed: `Ledger.append` (Core statements) in the caller's transaction (head row lock, canonical JSON,
 leaf and node hashes, inserts, head update), one per transaction and 100 per transaction; and
 `Ledger.inclusion_proof` at 1,000,000 entries (one session checkout, the head read and one node
 query per proof, then assembly).  Floors measured in the same run: `openssl speed` SHA-256 for the
@@ -425,7 +425,8 @@ def _report(
     lines = [
         "## Ledger (`tenderhall.ledger`)",
         "",
-        f"`Ledger.append` through the ORM in the caller's transaction (lock the head row, RFC 8785 body "
+        "`Ledger.append` in the caller's transaction (three Core statements; the head row locked "
+        f"and read once per transaction, RFC 8785 body "
         f"of {body_len} bytes, leaf and node hashes, insert entry and nodes, update the head), "
         f"one per transaction (up to {single:,}) and 100 per transaction (up to {batched:,}), each "
         f"stopped after {budget:.0f} s if not done; floor: "
@@ -476,7 +477,7 @@ def _report(
         if best:
             lines.append(
                 f"The hashing floor is {hash_floor / best:,.0f}x the best append rate measured: the cost "
-                f"is the database round trips and the Python/ORM path, not SHA-256."
+                f"is the database round trips (three statements per append) and the commit, not SHA-256."
             )
     else:
         lines.append("`openssl speed` was not available: no hashing floor this run.")
