@@ -18,7 +18,8 @@ from tenderhall.tenders.lifecycle import TenderState
 
 
 class Scope(StrEnum):
-    ANYONE = "anyone"  # also anonymous visitors (public notices, the ledger)
+    ANYONE = "anyone"  # also anonymous visitors (the ledger)
+    PUBLISHED = "published"  # anyone, also anonymous, once the object was made public (notices)
     ANY = "any"  # any signed-in user of this role
     SELF = "self"  # the object is the user's own account
     OWN_COMPANY = "own_company"  # a bidder's own company or its objects
@@ -54,6 +55,9 @@ class Resource:
     company_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     registered_companies: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # False for a tender that never had a public notice (e.g. a draft terminated before publication):
+    # its state alone would otherwise make it public.
+    published: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ R = Role
 def _rules() -> tuple[Rule, ...]:
     rows: list[Rule] = [
         # Tender notices are public once published; drafts only to their owners and centre.
-        Rule(None, "tender.view", Scope.ANYONE, PUBLIC_TENDER_STATES),
+        Rule(None, "tender.view", Scope.PUBLISHED, PUBLIC_TENDER_STATES),
         Rule(R.TENDERER, "tender.view", Scope.OWN_ORG),
         Rule(R.AGENT, "tender.view", Scope.OWN_ORG),
         Rule(R.STAFF, "tender.view", Scope.OWN_CENTRE),
@@ -337,6 +341,8 @@ def _in_scope(rule: Rule, who: Subject, obj: Resource) -> bool:
     match rule.scope:
         case Scope.ANYONE:
             return True
+        case Scope.PUBLISHED:
+            return obj.published
         case Scope.ANY:
             return who.role is not None
         case Scope.SELF:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.policy import Resource, Subject, enforce, permits
@@ -89,6 +89,7 @@ class Tenders:
             centre_id=tender.centre_id,
             organisation_ids=orgs,
             registered_companies=registered,
+            published=tender.issued_at is not None,
         )
 
     async def load(
@@ -114,7 +115,7 @@ class Tenders:
 
     async def visible_query(self, db: AsyncSession, who: Subject) -> Select[Tender]:
         """Tenders the subject may view, as a query, mirroring the ``tender.view`` rows."""
-        public = Tender.state != TenderState.DRAFT.value
+        public = and_(Tender.state != TenderState.DRAFT.value, Tender.issued_at.is_not(None))
         clauses = [public]
         if who.role in (Role.TENDERER, Role.AGENT) and who.organisation_id:
             clauses.append(

@@ -302,3 +302,21 @@ async def test_documents_download_with_their_hash(client, world) -> None:
         f"/api/v1/tenders/{tender['id']}/documents/{doc['id']}", headers=world.auth("bidder")
     )
     assert hidden.status_code == 404  # a draft's documents do not exist for outsiders
+
+
+async def test_a_draft_terminated_before_publication_stays_private(client, world) -> None:
+    tender = await draft(client, world)
+    done = await client.post(
+        f"/api/v1/tenders/{tender['id']}/terminate",
+        json={"reason": "不再采购"},
+        headers=world.auth("tenderer"),
+    )
+    assert done.status_code == 201
+    assert done.json()["state"] == "terminated"
+    for headers in ({}, world.auth("bidder"), world.auth("tenderer_other")):
+        hidden = await client.get(f"/api/v1/tenders/{tender['id']}", headers=headers)
+        assert hidden.status_code == 404
+        listed = (await client.get("/api/v1/tenders", headers=headers)).json()
+        assert tender["id"] not in {t["id"] for t in listed["items"]}
+    owner = await client.get(f"/api/v1/tenders/{tender['id']}", headers=world.auth("tenderer"))
+    assert owner.status_code == 200
