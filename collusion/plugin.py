@@ -20,6 +20,12 @@ def make_service(services: Any) -> Any:
     from collusion.service import Collusion
 
     svc = Collusion.attach(services)
+    # Opened bids and their submission evidence come from bidding (built before us).
+    bidding = services.domain.get("bidding")
+    if bidding is not None:
+        from collusion.bidding_source import BiddingEvidence
+
+        svc.use_source(BiddingEvidence(bidding))
     # The committee may read confirmed findings of its tender: evaluation knows who sits on it.
     evaluation = services.domain.get("evaluation")
     lookup = getattr(evaluation, "committee_member", None)
