@@ -47,6 +47,8 @@ class PairStats:
 
 def dedupe_bids(tender: I64, bidder: I64) -> I64:
     """Order of bids sorted by (tender, bidder), keeping one bid per bidder per tender."""
+    if tender.size == 0:  # a region with no bids yet (the mask below assumes a first bid)
+        return np.zeros(0, np.int64)
     order = np.lexsort((bidder, tender))
     t, b = tender[order], bidder[order]
     keep = np.r_[True, (t[1:] != t[:-1]) | (b[1:] != b[:-1])]

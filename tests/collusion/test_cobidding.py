@@ -99,3 +99,14 @@ def test_price_steps_near_miss() -> None:
     assert cb.price_steps(t, b, np.array([100000.0, 102000.0, 104500.0, 95000.0]), P) == []
     # identical prices are a screen of their own, not a step
     assert cb.price_steps(t[:3], b[:3], np.array([100.0, 100.0, 100.0]), P) == []
+
+
+def test_a_region_without_bids_has_no_pairs() -> None:
+    import numpy as np
+
+    from collusion.cobidding import dedupe_bids, pair_stats
+
+    none = np.zeros(0, np.int64)
+    assert dedupe_bids(none, none).size == 0
+    stats = pair_stats(none, none, np.zeros(0, bool))
+    assert stats.a.size == stats.co.size == 0
