@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 from faker import Faker
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.models import User
@@ -31,7 +31,7 @@ from tenderhall.orgs.models import Centre, Company, Organisation, OrganisationKi
 from tenderhall.orgs.service import CompanyData, PersonData
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tenderhall.tenders.models import TenderDocument
+from tenderhall.tenders.models import Tender, TenderDocument
 from tenderhall.tenders.service import TenderDraft
 
 DEMO_PASSWORD = "Demo-2026-tenderhall"  # noqa: S105 - printed for newcomers; demo databases only
@@ -95,6 +95,7 @@ class DemoContext:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, what it shows
     # The kernel's demo tenders by stage (closed, terminated, open, draft), for domain demos.
     tenders: dict[str, list[Any]] = field(default_factory=dict)
+    tender_states: dict[str, int] = field(default_factory=dict)  # filled at the end, for the banner
     # Stories registered by domain packages in the second phase (see ``story``).
     stories: list[AsyncIterator[datetime]] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
@@ -173,6 +174,8 @@ async def seed(settings: Settings, only_if_empty: bool = True) -> DemoContext | 
             clock.set(max(real.now(), clock.now()))
             await services.tenders.sweep(db)  # deadlines that passed during the timeline
             await services.ledger.checkpoint(db, "demo data seeded")
+            rows = await db.execute(select(Tender.state, func.count()).group_by(Tender.state))
+            ctx.tender_states = {state: int(n) for state, n in rows.tuples()}
         return ctx
     finally:
         await services.engine.dispose()
@@ -479,9 +482,11 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
 
 
 def print_accounts(ctx: DemoContext, settings: Settings) -> None:
+    states = ", ".join(f"{state} {n}" for state, n in sorted(ctx.tender_states.items()))
     click.echo("")
     click.echo(
-        "Demo data seeded: region 长三角 (YRD), 3 centres, 40 bidder companies, 300 experts, 12 tenders."
+        f"Demo data seeded: region 长三角 (YRD), {len(ctx.centres)} centres, {len(ctx.companies)} bidder "
+        f"companies, 300 experts, {sum(ctx.tender_states.values())} tenders ({states})."
     )
     click.echo(f"Every demo account has the password: {DEMO_PASSWORD}")
     shown: dict[str, list[str]] = {}
