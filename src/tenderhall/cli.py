@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -326,6 +326,3 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-
-
-__all__ = ["Awaitable", "Callable", "cli", "main"]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.auth.policy import Resource, Subject, enforce, permits
+from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.auth.roles import Role
 from tenderhall.clock import Clock
 from tenderhall.errors import Conflict, InvalidInput, NotFound
@@ -113,7 +113,7 @@ class Tenders:
         enforce(who, action, await self.resource(db, tender, who), hide="tender.view")
         return tender
 
-    async def visible_query(self, db: AsyncSession, who: Subject) -> Select[Tender]:
+    def visible_query(self, who: Subject) -> Select[Tender]:
         """Tenders the subject may view, as a query, mirroring the ``tender.view`` rows."""
         public = and_(Tender.state != TenderState.DRAFT.value, Tender.issued_at.is_not(None))
         clauses = [public]
@@ -141,7 +141,7 @@ class Tenders:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidInput("error.pagination", maximum=MAX_PAGE)
-        query = await self.visible_query(db, who)
+        query = self.visible_query(who)
         if state:
             if state not in {s.value for s in TenderState}:
                 raise InvalidInput("tender.state_unknown", state=state)
@@ -569,9 +569,6 @@ class Tenders:
         if who.role is Role.BIDDER:  # a bidder learns only of its own registration
             query = query.where(Registration.company_id == who.company_id)
         return list((await db.execute(query.order_by(Registration.registered_at))).scalars())
-
-    def can(self, who: Subject, action: str, resource: Resource) -> bool:
-        return permits(who, action, resource)
 
 
 def _check_text(value: Any, key: str, limit: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from tenderhall.tenders.service import TenderDraft
 
@@ -102,4 +101,3 @@ async def test_tender_pages_show_notices_but_never_drafts(client, world, service
     ledger = await client.get("/ledger")
     assert ledger.status_code == 200
     assert "— testserver.local/tenderhall/ledger" in ledger.text
-    assert clock.now() + timedelta(days=1) > clock.now()

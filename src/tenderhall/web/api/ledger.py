@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Annotated
 
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, get
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,6 +126,3 @@ class LedgerController(Controller):
         return ProofOut(
             size=second, root=b64(root2), proof=[b64(p) for p in proof], first=first, first_root=b64(root1)
         )
-
-
-__all__ = ["LedgerController", "Response"]
