@@ -18,7 +18,7 @@ from tenderhall.keys import PlatformKeys, derive_key
 from tenderhall.ledger.service import Ledger
 from tenderhall.orgs.service import Companies, Directory
 from tenderhall.settings import Settings
-from tenderhall.storage import LocalStorage
+from tenderhall.storage import LocalStorage, Storage
 from tenderhall.tenders.service import Tenders
 
 
@@ -34,7 +34,7 @@ class Services:
     tenders: Tenders
     companies: Companies
     directory: Directory
-    storage: LocalStorage
+    storage: Storage
     domain: dict[str, Any] = field(default_factory=dict)  # filled by compose.build_services
 
     @classmethod
@@ -67,7 +67,7 @@ class Services:
             tenders=Tenders(clock, ledger),
             directory=Directory(ledger),
             companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
-            storage=LocalStorage(settings.storage_dir),
+            storage=make_storage(settings),
         )
 
     @asynccontextmanager
@@ -75,3 +75,19 @@ class Services:
         """A session whose transaction commits on success and rolls back on any error."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The bucket of ``TENDERHALL_STORAGE_URL`` if set, else the local folder."""
+    if not settings.storage_url:
+        return LocalStorage(settings.storage_dir)
+    from tenderhall.storage import s3  # boto3 only where it is used
+
+    return s3.connect(
+        settings.storage_url,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        addressing_style=settings.s3_addressing_style,
+    )

@@ -6,7 +6,10 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from tenderhall.storage.base import parse_s3_url
 
 ENV_PREFIX = "TENDERHALL_"
 
@@ -58,10 +61,19 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     workers: int = 1
+    # Live notifications (the opening hall) between workers and hosts; empty: in-process only.
+    redis_url: str = ""
     argon2_time_cost: int = 3
     # No connection pooling (behind PgBouncer, or when connections must not outlive an event loop).
     null_pool: bool = False
     argon2_memory_kib: int = 65536
+    # Blob storage: empty keeps blobs in storage_dir; s3://bucket[/prefix] puts them in a bucket.
+    storage_url: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS itself
+    s3_region: str = ""  # empty, and the keys below: boto3's own configuration (AWS_*, roles)
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -104,7 +116,44 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             session_hours=session_hours,
             workers=workers,
+            redis_url=_redis_url(),
             null_pool=_env("DB_NULL_POOL", "0") in ("1", "true", "yes"),
             argon2_time_cost=_int("ARGON2_TIME_COST", 3),
             argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 65536),
+            **_storage_env(),
         )
+
+
+def _storage_env() -> dict[str, Any]:
+    url = _env("STORAGE_URL", "").strip()
+    if url:
+        try:
+            parse_s3_url(url)
+        except ValueError as exc:
+            raise SettingsError(f"{ENV_PREFIX}STORAGE_URL {exc}") from None
+    endpoint = _env("S3_ENDPOINT_URL", "").strip()
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise SettingsError(f"{ENV_PREFIX}S3_ENDPOINT_URL must be an http:// or https:// URL")
+    style = _env("S3_ADDRESSING_STYLE", "auto").strip().lower()
+    if style not in ("auto", "path", "virtual"):
+        raise SettingsError(f"{ENV_PREFIX}S3_ADDRESSING_STYLE must be auto, path or virtual")
+    key_id, secret = _env("S3_ACCESS_KEY_ID", ""), _env("S3_SECRET_ACCESS_KEY", "")
+    if bool(key_id) != bool(secret):
+        raise SettingsError(
+            f"{ENV_PREFIX}S3_ACCESS_KEY_ID and {ENV_PREFIX}S3_SECRET_ACCESS_KEY go together: both or neither"
+        )
+    return {
+        "storage_url": url,
+        "s3_endpoint_url": endpoint,
+        "s3_region": _env("S3_REGION", "").strip(),
+        "s3_access_key_id": key_id,
+        "s3_secret_access_key": secret,
+        "s3_addressing_style": style,
+    }
+
+
+def _redis_url() -> str:
+    url = _env("REDIS_URL", "").strip()
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{ENV_PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 
 from tenderhall.errors import DomainError
 from tenderhall.i18n import negotiate, translate
+from tenderhall.storage import StorageError
 
 log = logging.getLogger("tenderhall.errors")
 PROBLEM = "application/problem+json"
@@ -153,5 +154,16 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         )
         return _problem(request, 422, "error.invalid", translate("error.invalid", locale), {})
     ref = uuid.uuid4().hex[:12]
+    if isinstance(exc, StorageError):
+        # The blob store (a bucket, a disk) failed, not the request: worth a retry later.
+        log.error("storage error %s on %s %s: %s", ref, request.method, request.url.path, exc)
+        return _problem(
+            request,
+            503,
+            "error.storage",
+            translate("error.storage", locale, ref=ref),
+            {},
+            headers={"Retry-After": "30"},
+        )
     log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
     return _problem(request, 500, "error.internal", translate("error.internal", locale, ref=ref), {})

@@ -1,4 +1,4 @@
-"""Blob storage: content-addressed files under a local folder (the embedded default).
+"""Blob storage in a local folder (the embedded default).
 
 Writes stream to a temporary file in the same folder, hashing as they go, then rename into place,
 so a crash never leaves a half-written blob under a real name and memory use stays flat.
@@ -13,29 +13,11 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
-CHUNK = 1 << 16
-
-
-class StorageError(Exception):
-    pass
-
-
-class TooLarge(StorageError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the upload exceeds the limit of {limit} bytes")
-        self.limit = limit
-
-
-@dataclass(frozen=True)
-class Stored:
-    key: str
-    sha256: str
-    size: int
+from tenderhall.storage.base import CHUNK, StorageError, Stored, TooLarge, check_key
 
 
 class LocalStorage:
@@ -43,8 +25,7 @@ class LocalStorage:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise StorageError("invalid blob key")
+        check_key(key)
         return self.root / key[:2] / key[2:4] / key
 
     async def put(self, chunks: AsyncIterable[bytes], limit: int) -> Stored:
