@@ -20,6 +20,7 @@ from collusion.service import Collusion
 from tenderhall.auth.policy import Subject
 from tenderhall.orgs.models import Company
 from tenderhall.services import Services
+from tenderhall.web.api.schemas import PageLimit, PageOffset
 
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 
@@ -130,8 +131,8 @@ class CollusionController(Controller):
         tender_id: uuid.UUID | None = None,
         company_id: uuid.UUID | None = None,
         assignee_id: uuid.UUID | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: PageLimit = 20,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         c = svc(services)
         page = await c.search(

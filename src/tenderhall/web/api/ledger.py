@@ -15,12 +15,9 @@ from tenderhall.errors import InvalidInput
 from tenderhall.ledger.models import LedgerCheckpoint
 from tenderhall.ledger.service import LedgerError
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import LedgerEntryOut, ProofOut
+from tenderhall.web.api.schemas import BIGINT_MAX, LedgerEntryOut, PageLimit, PageOffset, ProofOut
 
 MAX_ENTRIES = 1000
-# Row ids and offsets are signed 64-bit in both databases; larger numbers must be refused at the
-# edge, or the driver's overflow would surface as a 500.
-BIGINT_MAX = 2**63 - 1
 
 
 def b64(data: bytes) -> str:
@@ -48,8 +45,8 @@ class LedgerController(Controller):
     async def checkpoints(
         self,
         db_session: AsyncSession,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=BIGINT_MAX)] = 0,
+        limit: PageLimit = 50,
+        offset: PageOffset = 0,
     ) -> list[dict[str, object]]:
         rows = await db_session.execute(
             select(LedgerCheckpoint)

@@ -22,6 +22,8 @@ from tenderhall.web.api.schemas import (
     CompanyIn,
     CompanyOut,
     OrganisationIn,
+    PageLimit,
+    PageOffset,
     PageOut,
     PersonOut,
     ProcedureRulesIn,
@@ -175,8 +177,8 @@ class CompanyController(Controller):
         services: Services,
         db_session: AsyncSession,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
+        limit: PageLimit = 20,
+        offset: PageOffset = 0,
     ) -> PageOut:
         items, total = await services.companies.search(db_session, who, q, limit, offset)
         return PageOut(items=[company_out(c) for c in items], total=total, limit=limit, offset=offset)

@@ -7,6 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from litestar.params import Parameter
+
+# Row ids and offsets are signed 64-bit in both databases; larger numbers must be refused at the
+# edge, or the driver's overflow would surface as a 500.
+BIGINT_MAX = 2**63 - 1
+# Paging query parameters, the same for every list in every package.
+PageOffset = Annotated[int, Parameter(ge=0, le=BIGINT_MAX)]
+PageLimit = Annotated[int, Parameter(ge=1, le=100)]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=10000)]

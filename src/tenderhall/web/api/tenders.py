@@ -26,6 +26,8 @@ from tenderhall.web.api.schemas import (
     AnswerIn,
     ClarificationOut,
     DocumentOut,
+    PageLimit,
+    PageOffset,
     PageOut,
     PublishIn,
     QuestionIn,
@@ -122,8 +124,8 @@ class TenderController(Controller):
         centre_id: uuid.UUID | None = None,
         procedure: str | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
+        limit: PageLimit = 20,
+        offset: PageOffset = 0,
     ) -> PageOut:
         page = await services.tenders.search(
             db_session,
