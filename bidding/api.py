@@ -4,7 +4,6 @@ and the live opening hall (server-sent events).  Thin: every decision is in the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from datetime import date
@@ -18,6 +17,7 @@ from litestar.response import ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.live import seconds_to_next_step
 from bidding.models import Bid, BidderKey, UploadSession
 from bidding.opening import Opening
 from bidding.service import Bidding as BiddingService
@@ -28,7 +28,9 @@ from tenderhall.services import Services
 
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Sig = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-HALL_TICK_SECONDS = 5.0
+HALL_TICK_SECONDS = 30.0  # safety net only: changes arrive as channel events
+CLOCK_SLACK = 0.25  # wake just after a clock-driven step is due, not just before
+HALL_COALESCE_SECONDS = 0.2
 
 
 class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -300,6 +302,15 @@ class SubmissionController(Controller):
         chunks = await opening_of(services).content(db_session, who, tender_id, bid_ref)
         return Stream(chunks, media_type="application/zip")
 
+    @get("/tenders/{tender_id:uuid}/bid-content-reads", summary="Who read which decrypted bid, when")
+    async def content_reads(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[dict[str, Any]]:
+        return [
+            {"bid": ref, "reader": name, "user_id": str(r.user_id), "role": r.role, "at": r.at.isoformat()}
+            for r, ref, name in await opening_of(services).reads(db_session, who, tender_id)
+        ]
+
 
 class HallController(Controller):
     path = "/api/v1/tenders/{tender_id:uuid}/hall"
@@ -320,15 +331,24 @@ class HallController(Controller):
             await opening.snapshot(db, who, tender_id)  # 404/403 before the stream starts
 
         async def stream() -> Any:
-            async with opening.events.subscribe(tender_id) as changes:
+            async with opening.live.subscribe(tender_id) as changed:
                 while True:
+                    changed.clear()  # before reading: a change during the read wakes us again
                     async with services.transaction() as db:
                         snap = await opening.snapshot(db, who, tender_id)
                     yield ServerSentEventMessage(data=json.dumps(snap, ensure_ascii=False), event="hall")
                     if once:
                         return
-                    with contextlib.suppress(TimeoutError):  # the tick: countdown and other workers
-                        await asyncio.wait_for(changes.get(), timeout=HALL_TICK_SECONDS)
+                    # Changes by the clock alone (countdown, end of the window) announce nothing:
+                    # wake up when the next one is due, and on a slow tick as a safety net.
+                    due = seconds_to_next_step(snap)
+                    wait = HALL_TICK_SECONDS if due is None else min(HALL_TICK_SECONDS, due + CLOCK_SLACK)
+                    try:
+                        await asyncio.wait_for(changed.wait(), timeout=wait)
+                    except TimeoutError:
+                        continue
+                    # One read for a burst of changes (keys arrive together when the hall opens).
+                    await asyncio.sleep(HALL_COALESCE_SECONDS)
 
         return ServerSentEvent(stream())
 

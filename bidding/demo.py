@@ -64,11 +64,26 @@ async def bidder_keys(db: Any, ctx: Any, username: str) -> BidderKeys:
     return keys
 
 
-def _package(form: dict[str, Any], title: str) -> bytes:
+def _package(form: dict[str, Any], title: str, author: str = "") -> bytes:
+    """A bid package: the form and a technical proposal, a placeholder or, with ``author``, a PDF
+    whose metadata names its author and tool (what the opening's document scan reads)."""
     out = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        doc = Path(tmp) / "技术标.txt"
-        doc.write_text(f"{title}\n施工组织设计（示例）\n" * 20, encoding="utf-8")
+        if author:
+            from weasyprint import HTML
+
+            doc = Path(tmp) / "技术标.pdf"
+            plan = "供货方案：按采购需求分批送货安装，提供五年质保与上门维修服务。" * 12
+            body = f"<h1>{title}</h1><p>{plan}</p>"
+            HTML(
+                string=f'<html><head><meta name="author" content="{author}">'
+                '<meta name="generator" content="标书编制工具 V3.2">'
+                '<meta name="dcterms.created" content="2026-01-15T10:20:00+08:00">'
+                f"</head><body>{body}</body></html>"
+            ).write_pdf(doc)
+        else:
+            doc = Path(tmp) / "技术标.txt"  # a placeholder too short to compare with others'
+            doc.write_text(f"{form['project_manager']} 技术标（示例）\n", encoding="utf-8")
         pack(form, [doc], out)
     return out.getvalue()
 
@@ -95,6 +110,7 @@ async def submit_bid(
     *,
     duration_days: int = 300,
     device: int = 0,
+    author: str = "",
 ) -> SealedBid:
     """Seal a bid package to the bidder's key (and the tender's custodians), sign the manifest,
     upload it and have it accepted, with a bid bond, as the bidder's client and the API would."""
@@ -111,7 +127,7 @@ async def submit_bid(
         "quality": "合格",
         "project_manager": f"{company.legal_representative[:1]}工",
     }
-    plain = _package(form, tender.title)
+    plain = _package(form, tender.title, author)
     out = io.BytesIO()
     remedy = sealing["remedy"]
     if remedy:
@@ -335,7 +351,10 @@ async def _opened(db: Any, ctx: Any, today: datetime) -> AsyncIterator[datetime]
     for i, name in enumerate(BIDDERS):
         yield today - timedelta(days=4, hours=-i)
         price = Decimal("2860000.00") - 35_000 * i
-        bids.append(await submit_bid(db, ctx, name, tender, f"KZ-{i + 1}", price, device=i))
+        # Two of them had their proposals written by the same person with the same tool at the
+        # same minute (文件属性一致): the opening reads it, the detector raises an alert.
+        author = "孙立" if i in (1, 2) else ""
+        bids.append(await submit_bid(db, ctx, name, tender, f"KZ-{i + 1}", price, device=i, author=author))
     await db.refresh(tender)
     async for at in open_tender(db, ctx, tender, bids):
         yield at

@@ -108,6 +108,8 @@ class Bid(UUIDv7AuditBase):
     wrapped_file_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     bid_form: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     form_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Document metadata and text read at decryption (bidding.docscan), sealed under the data key.
+    sealed_documents: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     failure_cause: Mapped[str | None] = mapped_column(String(16), nullable=True)  # bidder | other
     classification_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -244,3 +246,16 @@ class RecordResponse(UUIDv7AuditBase):
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class ContentRead(UUIDv7AuditBase):
+    """One reading of a decrypted bid package (the access log of bid content): who, in which
+    role, when.  Kept private to the tender's centre and the supervisors; the public ledger holds
+    only a blinded commitment to each reading."""
+
+    __tablename__ = "bid_content_reads"
+    tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
+    bid_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bids.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

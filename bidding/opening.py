@@ -5,6 +5,11 @@ Every hall action loads the tender under its row lock and first applies what is 
 injected clock (start of opening, end of the window, end of signing), so time-driven steps are
 decided in the transaction that acts on them.  Refusals that must stay on the record (a file key
 sent early, a wrong key) roll the request's work back and commit only their ledger event.
+
+Two exceptions keep the lock short: reading the hall takes it only when a step is due, and a
+bidder's file key is verified and its bid decrypted between two locked transactions (see
+``send_file_key``), on every core (``bidding.decrypt_pool``).  Viewers are told of committed
+changes through ``bidding.live``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import dataclasses
+import json
+import logging
 import os
 import queue
 import threading
@@ -25,78 +31,80 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from bidding import envelope, hall, signing
+from bidding.decrypt_pool import shared_pool
+from bidding.docscan import DocumentFacts, scan_seekable
+from bidding.envelope.seekable import PlaintextReader
+from bidding.live import HallLive
 from bidding.models import (
     Bid,
     BidBond,
     BidState,
+    ContentRead,
     DeadlineCheckpoint,
     OpeningHall,
     RecordResponse,
     ShareRelease,
     TenderRemedy,
 )
-from bidding.package import FormError, FormExtractor
+from bidding.package import MAX_FORM, FormError, FormExtractor
+from tenderhall.auth.models import User
 from tenderhall.auth.policy import Resource, Subject, enforce, permits
 from tenderhall.auth.roles import Role
 from tenderhall.errors import Conflict, DomainError, InvalidInput, NotFound
 from tenderhall.keys import derive_key
 from tenderhall.orgs.models import Company
+from tenderhall.tenders import lifecycle
 from tenderhall.tenders.lifecycle import TenderState
 from tenderhall.tenders.models import Tender
 
 if TYPE_CHECKING:
     from bidding.service import Bidding
 
+# The bid form is read from the package's first zip member (local header, name, at most MAX_FORM
+# bytes of form); the rest of the plaintext is only authenticated.
+FORM_PREFIX = MAX_FORM + 64 * 1024
+# Below this a payload is decrypted in the request's thread: waking the workers costs more.
+POOL_MIN_BYTES = 8 << 20
 _PENDING = "tenderhall.hall_events"
-
-
-class HallEvents:
-    """In-process fan-out of "the hall of tender X changed" to live viewers (SSE).
-
-    Notifications are sent after the transaction commits, and carry no content: viewers re-read
-    the hall, so a missed or duplicated notification is harmless and a periodic tick covers
-    changes made by other workers.
-    """
-
-    def __init__(self) -> None:
-        self._subscribers: dict[uuid.UUID, set[asyncio.Queue[str]]] = {}
-
-    def publish(self, tender_id: uuid.UUID, kind: str) -> None:
-        for q in list(self._subscribers.get(tender_id, ())):
-            with contextlib.suppress(asyncio.QueueFull):
-                q.put_nowait(kind)
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self, tender_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[str]]:
-        q: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
-        self._subscribers.setdefault(tender_id, set()).add(q)
-        try:
-            yield q
-        finally:
-            self._subscribers[tender_id].discard(q)
-
-
-EVENTS = HallEvents()
+_LIVE = "tenderhall.hall_live"
+DOCUMENT_FACTS = "document-facts"  # the wrap label of a bid's sealed DocumentFacts
+log = logging.getLogger("tenderhall.opening")
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    for tender_id, kind in session.info.pop(_PENDING, set()):
-        EVENTS.publish(tender_id, kind)
+    # Only committed changes are announced; the publisher travels with the session because each
+    # app (and its channels plugin) has its own Opening.
+    pending = session.info.pop(_PENDING, set())
+    live: HallLive | None = session.info.pop(_LIVE, None)
+    if live is not None:
+        for tender_id, kind in pending:
+            live.publish(tender_id, kind)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_LIVE, None)
 
 
 @dataclasses.dataclass(frozen=True)
 class Opened:
     form: dict[str, Any] | None
     form_error: str | None
+    damage: str | None = None  # the key is right but the payload does not decrypt
+    documents: DocumentFacts | None = None  # evidence for the collusion detector, if readable
+
+
+def _autobegun(db: AsyncSession) -> bool:
+    """Whether the session's transaction began by itself (so this action may commit it)."""
+    if db.in_nested_transaction():
+        return False
+    transaction = db.sync_session.get_transaction()
+    return transaction is None or transaction.origin is SessionTransactionOrigin.AUTOBEGIN
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -110,13 +118,16 @@ class Opening:
         self.clock = bidding.clock
         self.ledger = bidding.ledger
         self.tenders = bidding.tenders
-        self.events = EVENTS
+        settings = self.services.settings
+        self.live = HallLive(settings.extra.get("channel_namespace") or settings.ledger_origin)
         # File keys and shares are kept only wrapped under a purpose key of the platform data key.
         self._wrap = ChaCha20Poly1305(derive_key(self.services.keys.data_key, "bid-file-key"))
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _notify(self, db: AsyncSession, tender: Tender, kind: str) -> None:
-        db.sync_session.info.setdefault(_PENDING, set()).add((tender.id, kind))
+        info = db.sync_session.info
+        info.setdefault(_PENDING, set()).add((tender.id, kind))
+        info[_LIVE] = self.live
 
     def wrap(self, secret: bytes, bid: Bid, label: str) -> bytes:
         nonce = os.urandom(12)
@@ -156,6 +167,23 @@ class Opening:
             enforce(who, action, resource, hide="hall.view")
         return tender, current
 
+    async def _read(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, action: str
+    ) -> tuple[Tender, OpeningHall | None]:
+        """As :meth:`load`, for reading: the tender's lock is taken only when a time-driven step
+        is due, so that viewers (all of them, after every change) do not queue on it."""
+        tender = await self.tenders.load(db, who, tender_id, "tender.view")
+        due, current = await self._due(db, tender)
+        if due:
+            for stale in (tender, current):  # the locked read below must see the rows as they are
+                if stale is not None:
+                    db.expire(stale)
+            return await self.load(db, who, tender_id, action)
+        resource = await self._resource(db, tender, who)
+        if not permits(who, action, resource):
+            enforce(who, action, resource, hide="hall.view")
+        return tender, current
+
     async def get_hall(self, db: AsyncSession, tender: Tender) -> OpeningHall | None:
         return await db.scalar(select(OpeningHall).where(OpeningHall.tender_id == tender.id))
 
@@ -178,16 +206,38 @@ class Opening:
         ]
 
     # -- time -------------------------------------------------------------------------------------
-    async def advance(self, db: AsyncSession, tender: Tender) -> OpeningHall | None:
-        """Apply the hall steps due now; the caller holds the tender's row lock."""
-        now = self.clock.now()
-        current = await self.get_hall(db, tender)
-        if (
+    @staticmethod
+    def _opening_due(tender: Tender, current: OpeningHall | None, now: datetime) -> bool:
+        return (
             current is None
             and tender.state == TenderState.CLOSED.value
             and tender.opening_at is not None
             and now >= tender.opening_at
-        ):
+        )
+
+    async def _due(self, db: AsyncSession, tender: Tender) -> tuple[bool, OpeningHall | None]:
+        """Whether :meth:`advance` (or the tender's own deadline) has anything to do now, and the
+        hall as read."""
+        now = self.clock.now()
+        current = await self.get_hall(db, tender)
+        if lifecycle.due_transitions(TenderState(tender.state), tender.deadline_at, now):
+            return True, current
+        if self._opening_due(tender, current, now):
+            return True, current
+        if current is None or tender.state != TenderState.OPENING.value:
+            return False, current
+        unanswered = await self._unanswered_if_signing(db, tender, current)
+        steps = hall.due_steps(
+            hall.Phase(current.phase), now, current.window_ends_at, current.sign_deadline, unanswered
+        )
+        return bool(steps), current
+
+    async def advance(self, db: AsyncSession, tender: Tender) -> OpeningHall | None:
+        """Apply the hall steps due now; the caller holds the tender's row lock."""
+        now = self.clock.now()
+        current = await self.get_hall(db, tender)
+        if self._opening_due(tender, current, now):
+            assert tender.opening_at is not None
             rules = await self.tenders.rules(db, tender)
             window_end = tender.opening_at + timedelta(minutes=rules.decryption_window_minutes)
             await self.tenders.transition(
@@ -208,7 +258,7 @@ class Opening:
             self._notify(db, tender, "opened")
         if current is None or tender.state != TenderState.OPENING.value:
             return current
-        unanswered = await self._unanswered(db, tender)
+        unanswered = await self._unanswered_if_signing(db, tender, current)
         for step in hall.due_steps(
             hall.Phase(current.phase), now, current.window_ends_at, current.sign_deadline, unanswered
         ):
@@ -256,26 +306,57 @@ class Opening:
         )
 
     # -- bidders decrypt ----------------------------------------------------------------------------
-    def _open_blob(self, bid: Bid, tender_id: str, file_key: bytes) -> Opened:
-        """Check the key against the header MAC, then decrypt the STORED ciphertext, keeping only
-        the bid form (memory is bounded by one chunk)."""
-        with self.services.storage.open(bid.storage_key) as handle:
+    def _open_blob(self, storage_key: str, tender_id: str, file_key: bytes, size: int) -> Opened:
+        """Check the key against the header MAC (an ``EnvelopeError`` here: the key is wrong), then
+        decrypt the STORED ciphertext, keeping only the bid form: a bidder cannot swap content.
+
+        Blocking.  Memory is bounded by the decrypt pool's slots (or one chunk, sequentially)."""
+        with self.services.storage.open(storage_key) as handle:
             header, _ = envelope.parse_header(handle)
             header.verify(file_key)
             sink = FormExtractor()
-            envelope.decrypt_payload(handle, sink, file_key)
+            pool = shared_pool() if size >= POOL_MIN_BYTES else None
+            done = pool is not None and pool.decrypt(handle, sink, file_key, prefix=FORM_PREFIX)
+        if not done:
+            # Small, no pool here, or the payload did not verify: the sequential decoder decides.
+            with self.services.storage.open(storage_key) as handle:
+                envelope.parse_header(handle)
+                sink = FormExtractor()
+                try:
+                    envelope.decrypt_payload(handle, sink, file_key)
+                except (envelope.PayloadError, envelope.HeaderError) as exc:  # HeaderError: no nonce
+                    return Opened(None, None, damage=str(exc))
+        documents = self._scan_documents(storage_key, file_key)
         try:
-            return Opened(sink.form(tender_id), None)
+            return Opened(sink.form(tender_id), None, documents=documents)
         except FormError as exc:
-            return Opened(None, str(exc))
+            return Opened(None, str(exc), documents=documents)
+
+    def _scan_documents(self, storage_key: str, file_key: bytes) -> DocumentFacts | None:
+        """Document metadata and text of the package just authenticated (``bidding.docscan``):
+        random access, so documents too large to read are jumped over, not decrypted.  Best
+        effort: a bid is valid without these facts."""
+        try:
+            with self.services.storage.open(storage_key) as handle:
+                _, payload_at = envelope.parse_header(handle)
+                return scan_seekable(PlaintextReader(handle, payload_at, file_key))
+        except Exception:
+            log.warning("document scan of blob %s failed", storage_key, exc_info=True)
+            return None
 
     async def _opened(self, db: AsyncSession, tender: Tender, bid: Bid, file_key: bytes, via: str) -> None:
-        try:
-            opened = await asyncio.to_thread(self._open_blob, bid, str(tender.id), file_key)
-        except envelope.PayloadError as exc:
+        opened = await asyncio.to_thread(
+            self._open_blob, bid.storage_key, str(tender.id), file_key, bid.envelope_size
+        )
+        await self._record_opened(db, tender, bid, file_key, via, opened)
+
+    async def _record_opened(
+        self, db: AsyncSession, tender: Tender, bid: Bid, file_key: bytes, via: str, opened: Opened
+    ) -> None:
+        if opened.damage is not None:
             # The key is right but the payload is damaged: the bidder uploaded a broken envelope.
             bid.failure_cause = hall.Cause.BIDDER.value
-            bid.classification_note = f"payload: {exc}"
+            bid.classification_note = f"payload: {opened.damage}"
             await self._classify(db, tender, bid)
             return
         bid.state = BidState.DECRYPTED.value
@@ -284,6 +365,9 @@ class Opening:
         bid.wrapped_file_key = self.wrap(file_key, bid, "file-key")
         bid.bid_form = opened.form
         bid.form_error = opened.form_error
+        if opened.documents is not None:  # plaintext facts: sealed like the file key
+            facts = json.dumps(opened.documents.to_json(), ensure_ascii=False).encode()
+            bid.sealed_documents = self.wrap(facts, bid, DOCUMENT_FACTS)
         await db.flush()
         await self.ledger.append(
             db,
@@ -298,13 +382,31 @@ class Opening:
         )
         self._notify(db, tender, "decrypted")
 
-    async def send_file_key(
+    async def _in_checkpoint(self, db: AsyncSession, tender: Tender, bid: Bid) -> bool:
+        """Whether ``bid`` is one of :meth:`participants`, without loading every bid."""
+        hashes = await db.scalar(
+            select(DeadlineCheckpoint.envelope_hashes).where(DeadlineCheckpoint.tender_id == tender.id)
+        )
+        return (
+            hashes is not None
+            and bid.envelope_sha256 in hashes
+            and bid.state != BidState.SUPERSEDED.value
+            and (bid.withdrawn_at is None or bid.state != BidState.WITHDRAWN.value)
+        )
+
+    async def _key_checks(
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, bid_ref: str, file_key_b64: str
-    ) -> Bid:
+    ) -> tuple[Tender, OpeningHall, Bid, bytes]:
+        """Everything that decides whether a file key may be used now, under the tender's lock."""
         # Not self.load: a key sent early must be refused (and logged) even before the hall opens.
         tender = await self.tenders.load(db, who, tender_id, "tender.view", lock=True)
         current = await self.advance(db, tender)
-        bid = await self.bidding.own_bid(db, who, tender, bid_ref, "bid.view")
+        # As Bidding.own_bid, keeping the resource for the decrypt check below (one policy read).
+        bid = await db.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.bid_ref == bid_ref))
+        if bid is None:
+            raise NotFound("error.not_found", kind="bid")
+        resource = await self.bidding.bid_resource(db, tender, bid, who)
+        enforce(who, "bid.view", resource, hide="bid.view")
         try:
             file_key = base64.b64decode(file_key_b64, validate=True)
         except (binascii.Error, ValueError):
@@ -320,31 +422,65 @@ class Opening:
             )
         if current.phase != hall.Phase.DECRYPTING.value:
             raise Conflict("hall.window_closed")
-        enforce(who, "bid.decrypt", await self.bidding.bid_resource(db, tender, bid, who))
+        enforce(who, "bid.decrypt", resource)
         if bid.state != BidState.SUBMITTED.value:
             raise Conflict("hall.bid_not_sealed", state=bid.state)
-        if bid.id not in {b.id for b in await self.participants(db, tender)}:
+        if not await self._in_checkpoint(db, tender, bid):
             raise Conflict("hall.bid_not_in_checkpoint")
+        return tender, current, bid, file_key
+
+    async def send_file_key(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, bid_ref: str, file_key_b64: str
+    ) -> Bid:
+        """Open a bid with the file key its bidder sends.
+
+        The checks run under the tender's row lock, which is then released (commit) while the key
+        is verified and the stored ciphertext decrypted: that takes seconds for a large envelope,
+        and meanwhile every other action on the hall (on SQLite, every write) would wait.  The lock
+        is taken again to record the result, after checking again what may have changed: the
+        window may have closed meanwhile, which is decided there, under the lock, by the clock.
+
+        Only a transaction that began on its own (a request's) is split so; a caller that began
+        one explicitly composes a larger unit of work, which stays whole (and holds the lock).
+        """
+        tender, current, bid, file_key = await self._key_checks(db, who, tender_id, bid_ref, file_key_b64)
+        split = _autobegun(db)
+        blob = (bid.storage_key, str(tender.id), file_key, bid.envelope_size)  # usable after commit
+        if split:
+            await db.commit()
+        opened: Opened | None
         try:
-            await asyncio.to_thread(self._check_key, bid, file_key)
+            opened = await asyncio.to_thread(self._open_blob, *blob)
         except envelope.EnvelopeError:
-            attempts = bid.key_attempts + 1
-            await self._refuse(
+            opened = None  # the key does not authenticate the header
+        if split:
+            # Under the lock again, what may have changed meanwhile: the time (the window), the
+            # hall's phase, the bid's state.  Who may act on the bid and the checkpoint cannot.
+            for stale in (tender, current, bid):
+                db.expire(stale)
+            locked = select(Tender).where(Tender.id == tender_id).with_for_update()
+            tender = (await db.execute(locked)).scalar_one()
+            await self.tenders.apply_due(db, tender)
+            now_hall = await self.advance(db, tender)
+            await db.refresh(bid)
+            if now_hall is None or now_hall.phase != hall.Phase.DECRYPTING.value:
+                raise Conflict("hall.window_closed")
+            if bid.state != BidState.SUBMITTED.value:
+                raise Conflict("hall.bid_not_sealed", state=bid.state)
+        bid.key_attempts += 1
+        if opened is None:
+            # A wrong key may be retried inside the window; each attempt is on the record.
+            await self.ledger.append(
                 db,
                 "hall.key_rejected",
-                {"tender": str(tender.id), "bid": bid.bid_ref, "attempt": attempts},
-                who,
-                InvalidInput("hall.key_wrong"),
+                {"tender": str(tender.id), "bid": bid.bid_ref, "attempt": bid.key_attempts},
+                actor=who.user_id,
             )
-        bid.key_attempts += 1
-        await self._opened(db, tender, bid, file_key, "bidder")
-        await self._after_change(db, tender, current)
+            if split:
+                await db.commit()
+            raise InvalidInput("hall.key_wrong")
+        await self._record_opened(db, tender, bid, file_key, "bidder", opened)
         return bid
-
-    def _check_key(self, bid: Bid, file_key: bytes) -> None:
-        with self.services.storage.open(bid.storage_key) as handle:
-            header, _ = envelope.parse_header(handle)
-        header.verify(file_key)
 
     async def _after_change(self, db: AsyncSession, tender: Tender, current: OpeningHall) -> None:
         """Leave the custodian phase once no bid is left sealed."""
@@ -389,7 +525,7 @@ class Opening:
         if current is None or current.phase != hall.Phase.CUSTODIANS.value:
             raise Conflict("hall.no_share_request")
         bid = await db.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.bid_ref == bid_ref))
-        if bid is None or bid.id not in {b.id for b in await self.participants(db, tender)}:
+        if bid is None or not await self._in_checkpoint(db, tender, bid):
             raise NotFound("error.not_found", kind="bid")
         if bid.state != BidState.SUBMITTED.value:
             raise Conflict("hall.bid_not_sealed", state=bid.state)
@@ -481,7 +617,7 @@ class Opening:
         except ValueError:
             raise InvalidInput("hall.cause_invalid") from None
         bid = await db.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.bid_ref == bid_ref))
-        if bid is None or bid.id not in {b.id for b in await self.participants(db, tender)}:
+        if bid is None or not await self._in_checkpoint(db, tender, bid):
             raise NotFound("error.not_found", kind="bid")
         if bid.state != BidState.SUBMITTED.value:
             raise Conflict("hall.bid_not_sealed", state=bid.state)
@@ -546,6 +682,10 @@ class Opening:
         await self.ledger.checkpoint(db, f"tender {tender.reference} opening record")
         self._notify(db, tender, "record")
         return current
+
+    async def _unanswered_if_signing(self, db: AsyncSession, tender: Tender, current: OpeningHall) -> int:
+        """Objections hold only the end of signing (``hall.due_steps``); other phases skip the query."""
+        return await self._unanswered(db, tender) if current.phase == hall.Phase.SIGNING.value else 0
 
     async def _unanswered(self, db: AsyncSession, tender: Tender) -> int:
         rows = await db.execute(
@@ -715,7 +855,7 @@ class Opening:
     async def snapshot(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> dict[str, Any]:
         """What every participant sees: countdown, window, who has decrypted; content only in the
         published record."""
-        tender, current = await self.load(db, who, tender_id, "hall.view")
+        tender, current = await self._read(db, who, tender_id, "hall.view")
         now = self.clock.now()
         out: dict[str, Any] = {
             "tender": str(tender.id),
@@ -736,12 +876,16 @@ class Opening:
             return out
         out["window_ends_at"] = _iso(current.window_ends_at)
         out["seconds_left_in_window"] = max(0.0, (current.window_ends_at - now).total_seconds())
-        for bid in await self.participants(db, tender):
-            company = await db.get(Company, bid.company_id)
+        bids = await self.participants(db, tender)
+        rows = await db.execute(
+            select(Company.id, Company.name).where(Company.id.in_({b.company_id for b in bids}))
+        )
+        names = {company_id: name for company_id, name in rows}
+        for bid in bids:
             out["bids"].append(
                 {
                     "bid": bid.bid_ref,
-                    "company": company.name if company else None,
+                    "company": names.get(bid.company_id),
                     "status": "sealed" if bid.state == BidState.SUBMITTED.value else bid.state,
                     "via": bid.decrypted_via,
                 }
@@ -772,15 +916,57 @@ class Opening:
         out["paused"] = any(r["kind"] == "objection" and r["answer"] is None for r in out["responses"])
         return out
 
+    def documents(self, bid: Bid) -> DocumentFacts | None:
+        """The document facts read at the opening (for the collusion detector), unsealed."""
+        if bid.sealed_documents is None:
+            return None
+        return DocumentFacts.from_json(json.loads(self.unwrap(bid.sealed_documents, bid, DOCUMENT_FACTS)))
+
+    async def reads(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
+    ) -> list[tuple[ContentRead, str, str]]:
+        """The access log of the tender's bid content: each reading with the bid and the reader's
+        name, oldest first (the tender's centre staff and the supervisors)."""
+        tender = await self.tenders.load(db, who, tender_id, "tender.view")
+        enforce(who, "bid.reads.view", await self._resource(db, tender, who), hide="tender.view")
+        rows = await db.execute(
+            select(ContentRead, Bid.bid_ref, User.display_name)
+            .join(Bid, Bid.id == ContentRead.bid_id)
+            .join(User, User.id == ContentRead.user_id)
+            .where(ContentRead.tender_id == tender.id)
+            .order_by(ContentRead.at, ContentRead.id)
+        )
+        return [(read, ref, name) for read, ref, name in rows.tuples()]
+
     async def content(
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, bid_ref: str
     ) -> AsyncIterator[bytes]:
-        """The decrypted bid package, decrypted on the fly (never stored in the clear)."""
+        """The decrypted bid package, decrypted on the fly (never stored in the clear).  Every
+        reading is logged (``reads``) in the request's transaction, with a blinded ledger entry."""
         tender = await self.tenders.load(db, who, tender_id, "tender.view")
         bid = await self.bidding.own_bid(db, who, tender, bid_ref, "bid.content.view")
         if bid.wrapped_file_key is None:
             raise Conflict("hall.bid_not_decrypted")
         file_key = self.unwrap(bid.wrapped_file_key, bid, "file-key")
+        # The policy admits signed-in users only.
+        assert who.user_id is not None
+        assert who.role is not None
+        read = ContentRead(
+            tender_id=tender.id, bid_id=bid.id, user_id=who.user_id, role=who.role.value, at=self.clock.now()
+        )
+        db.add(read)
+        await db.flush()
+        await self.ledger.append(
+            db,
+            "bid.content_read",
+            # Who read is for the centre and the supervisors: the public entry commits to it.
+            {
+                "tender": str(tender.id),
+                "bid": bid.bid_ref,
+                "reading": self.ledger.blind("content-read", str(read.id)),
+            },
+            subject=f"tender:{tender.id}",
+        )
         return _stream_plaintext(self.services.storage.open(bid.storage_key), file_key)
 
 

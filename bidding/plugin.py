@@ -32,6 +32,16 @@ async def seed_demo_tenders(db: Any, ctx: Any) -> None:
     await seed_bids(db, ctx)
 
 
+def use_channels(services: Any, channels: Any) -> None:
+    """The app's channels plugin carries the opening hall's live events (see bidding.live)."""
+    services.domain["bidding"].hall.live.channels = channels
+
+
+async def sweep(services: Any) -> None:
+    """Periodic housekeeping (the app's sweeper): partial uploads left behind at the deadline."""
+    await services.domain["bidding"].sweep_uploads()
+
+
 def cli_commands() -> list[Any]:
     from bidding.client.cli import bid, release_share
 

@@ -12,11 +12,11 @@ import dataclasses
 import io
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import envelope, signing, uploads
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 # (db, tender id, user id) -> does the user hold an active seat on the tender's committee?
 CommitteeLookup = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[bool]]
 
+UPLOAD_EXPIRED = "expired"  # an UploadSession state beside UploadState's open / complete
+EXPIRY_BATCH = 500  # uploads expired per sweep; the next sweep takes the rest
 MAX_ENVELOPE = 4 * 1024**3  # 4 GiB: generous for scanned documents, bounded for the disk
 READ_CHUNK = 1 << 20
 
@@ -123,7 +125,7 @@ class Bidding:
         active seat on the tender's evaluation committee (so SELF reads "my committee")."""
         base = await self.tenders.resource(db, tender, who)
         member = (
-            who.role is Role.EXPERT
+            who.role in (Role.EXPERT, Role.TENDERER)  # experts, and the tenderer's representatives
             and who.user_id is not None
             and self.committee is not None
             and await self.committee(db, tender.id, who.user_id)
@@ -468,6 +470,8 @@ class Bidding:
         if existing is not None:
             if existing.manifest != manifest or existing.manifest_signature != signature:
                 raise Conflict("bid.idempotency_mismatch")
+            if existing.state == UploadState.OPEN.value:
+                self.partials.create(existing.id)  # an upload started before files were made here
             return existing  # the same request again: same upload, same receipt once complete
         key = await self.active_key(db, company.id)
         if key is None:
@@ -507,6 +511,7 @@ class Bidding:
         )
         db.add(session)
         await db.flush()
+        self.partials.create(session.id)
         return session
 
     async def upload(self, db: AsyncSession, who: Subject, upload_id: uuid.UUID) -> UploadSession:
@@ -521,12 +526,28 @@ class Bidding:
             session.size if session.state == UploadState.COMPLETE.value else self.partials.offset(session.id)
         )
 
+    async def _check_open(self, db: AsyncSession, session: UploadSession) -> None:
+        """An upload takes bytes only while it is open and its tender's deadline is ahead (the
+        deadline may have moved since the upload started: the tender's is the one that counts).
+        Acceptance decides the deadline again, under the tender's lock."""
+        if session.state == UploadState.COMPLETE.value:
+            raise Conflict("bid.upload_complete")
+        if session.state == UPLOAD_EXPIRED:
+            raise Conflict("bid.upload_expired")
+        tender = await db.get(Tender, session.tender_id)
+        if (
+            tender is None
+            or tender.state != TenderState.PUBLISHED.value
+            or tender.deadline_at is None
+            or self.clock.now() >= tender.deadline_at
+        ):
+            raise Conflict("bid.deadline_passed")
+
     async def append(
         self, db: AsyncSession, who: Subject, upload_id: uuid.UUID, offset: int, chunks: AsyncIterable[bytes]
     ) -> int:
         session = await self.upload(db, who, upload_id)
-        if session.state == UploadState.COMPLETE.value:
-            raise Conflict("bid.upload_complete")
+        await self._check_open(db, session)
         # End the read transaction before streaming: on SQLite every transaction holds the write
         # lock, and an upload may take minutes.
         await db.commit()
@@ -536,6 +557,8 @@ class Bidding:
             raise Conflict("bid.upload_offset", offset=exc.current) from None
         except uploads.Busy:
             raise Conflict("bid.upload_busy") from None
+        except uploads.Gone:
+            raise Conflict("bid.upload_expired") from None
         except uploads.TooLarge:
             raise InvalidInput("bid.upload_too_long", size=session.size) from None
 
@@ -560,6 +583,7 @@ class Bidding:
             bid = await db.get(Bid, session.bid_id)
             assert bid is not None
             return bid  # an idempotent retry: the same bid and receipt
+        await self._check_open(db, session)
         remedy = await self.remedy(db, session.tender_id)
         await db.commit()  # as in append: no transaction (and no SQLite lock) while hashing
         try:
@@ -575,6 +599,14 @@ class Bidding:
                 stored = await self.services.storage.put_file(self.partials.path(session.id), session.size)
         except uploads.Busy:
             raise Conflict("bid.upload_busy") from None
+        except uploads.Gone:
+            # Completed by a concurrent request (which removed the file), or expired.
+            await db.refresh(session)
+            if session.state == UploadState.COMPLETE.value and session.bid_id is not None:
+                bid = await db.get(Bid, session.bid_id)
+                assert bid is not None
+                return bid
+            raise Conflict("bid.upload_expired") from None
         if stored.sha256 != session.manifest["envelope_sha256"]:
             raise InvalidInput("bid.hash_mismatch")
         return await self.accept(db, who, session, stored.key, evidence)
@@ -757,16 +789,38 @@ class Bidding:
         await db.flush()
         return row
 
-    async def expired_uploads(self, db: AsyncSession, now: datetime | None = None) -> int:
-        """Remove partial files of uploads whose tender deadline has passed (housekeeping)."""
-        cutoff = (now or self.clock.now()) - timedelta(hours=1)
+    async def expired_uploads(self, db: AsyncSession) -> list[uuid.UUID]:
+        """Open uploads that can no longer become bids: their tender's deadline has passed (by
+        the clock, read in this transaction) or the tender left the bidding state."""
+        now = self.clock.now()
         rows = await db.execute(
-            select(UploadSession.id).where(
-                UploadSession.state == UploadState.OPEN.value, UploadSession.expires_at < cutoff
+            select(UploadSession.id)
+            .join(Tender, Tender.id == UploadSession.tender_id)
+            .where(
+                UploadSession.state == UploadState.OPEN.value,
+                or_(Tender.state != TenderState.PUBLISHED.value, Tender.deadline_at <= now),
             )
+            .order_by(UploadSession.id)
+            .limit(EXPIRY_BATCH)
         )
-        count = 0
-        for upload_id in rows.scalars():
-            self.partials.remove(upload_id)
-            count += 1
-        return count
+        return list(rows.scalars())
+
+    async def sweep_uploads(self) -> int:
+        """Delete the partial files of expired uploads and mark the uploads expired (the sweeper).
+
+        Idempotent: a file is removed under its lock (an upload a request still holds is left for
+        the next sweep), and an upload is marked only once its file is gone, so a sweep cut short
+        is finished by the next one.  Past the deadline nothing re-creates a file: appends and
+        completions are refused, and the partial store never re-creates a removed file.
+        """
+        async with self.services.transaction() as db:
+            due = await self.expired_uploads(db)
+        removed = [u for u in due if await asyncio.to_thread(self.partials.discard, u)]
+        if removed:
+            async with self.services.transaction() as db:
+                await db.execute(
+                    update(UploadSession)
+                    .where(UploadSession.id.in_(removed), UploadSession.state == UploadState.OPEN.value)
+                    .values(state=UPLOAD_EXPIRED)
+                )
+        return len(removed)

@@ -2,7 +2,12 @@
 
 The bytes received so far are the truth about an upload's offset (not a database counter), so a
 dropped connection loses nothing that reached the disk.  An exclusive ``flock`` per upload keeps
-two requests (or two workers on one host) from appending to the same file at once.
+two requests (or two workers on one host) from appending to the same file at once, and the sweeper
+from deleting a file that a request is still writing or reading.
+
+The file is made when the upload starts and never re-created afterwards: once it has been removed
+(the bid accepted, or the upload expired at the deadline) a late request finds it ``Gone`` instead
+of leaving a new file behind.
 """
 
 from __future__ import annotations
@@ -15,11 +20,15 @@ import uuid
 from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
 
-__all__ = ["Busy", "OffsetMismatch", "PartialUploads", "TooLarge"]
+__all__ = ["Busy", "Gone", "OffsetMismatch", "PartialUploads", "TooLarge"]
 
 
 class Busy(Exception):
     """Another request is writing or completing this upload."""
+
+
+class Gone(Exception):
+    """The partial file was removed: the upload was completed or has expired."""
 
 
 class OffsetMismatch(Exception):
@@ -45,15 +54,24 @@ class PartialUploads:
         except FileNotFoundError:
             return 0
 
+    def create(self, upload_id: uuid.UUID) -> None:
+        """Make the (empty) partial file of a new upload; a no-op if it exists."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(self.path(upload_id), os.O_WRONLY | os.O_CREAT, 0o600))
+
     @contextlib.contextmanager
     def _locked(self, upload_id: uuid.UUID, flags: int) -> Iterator[int]:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path(upload_id), flags | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path(upload_id), flags)
+        except FileNotFoundError:
+            raise Gone() from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise Busy() from None
+            if os.fstat(fd).st_nlink == 0:  # removed between our open and our lock
+                raise Gone()
             yield fd
         finally:
             os.close(fd)
@@ -84,3 +102,15 @@ class PartialUploads:
 
     def remove(self, upload_id: uuid.UUID) -> None:
         self.path(upload_id).unlink(missing_ok=True)
+
+    def discard(self, upload_id: uuid.UUID) -> bool:
+        """Remove the partial file unless a request holds it (then False: try again later).
+        True also when it is already gone, so that expiring an upload is idempotent."""
+        try:
+            with self._locked(upload_id, os.O_RDONLY):
+                self.remove(upload_id)  # under the lock: no request is between check and write
+        except Gone:
+            pass
+        except Busy:
+            return False
+        return True

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, get
+from litestar.channels import ChannelsBackend, ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
@@ -19,6 +23,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from redis.asyncio import Redis
 
 from tenderhall.clock import Clock
 from tenderhall.compose import build_services, domain_plugins, import_models
@@ -45,8 +50,12 @@ async def healthz(services: Any) -> dict[str, Any]:
     return {"ok": True, "ledger_size": size}
 
 
-async def _sweeper(services: Services) -> None:
-    """Safety net for time-driven transitions; actions also apply them in their own transaction."""
+Sweep = Callable[[Services], Awaitable[Any]]
+
+
+async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
+    """Safety net for time-driven transitions; actions also apply them in their own transaction.
+    Domain packages add their own time-driven housekeeping (a plugin's ``sweep(services)``)."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
@@ -54,6 +63,34 @@ async def _sweeper(services: Services) -> None:
                 await services.tenders.sweep(db)
         except Exception:  # keep sweeping; the next action on a tender applies it anyway
             log.exception("deadline sweep failed")
+        for sweep in domain_sweeps:
+            try:
+                await sweep(services)
+            except Exception:
+                log.exception("sweep %s failed", sweep.__module__)
+
+
+def _channels(settings: Settings) -> tuple[ChannelsPlugin, Redis | None]:
+    """Live notifications, so that an event in one worker (or host) reaches the listeners of
+    every other at once: through Redis when it is configured, else through the PostgreSQL
+    database itself (LISTEN/NOTIFY); in-process only on SQLite, which has one worker."""
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    backend: ChannelsBackend
+    if redis is not None:
+        backend = RedisChannelsPubSubBackend(redis=redis)
+    elif not settings.is_sqlite:
+        dsn = "postgresql://" + settings.database_url.split("://", 1)[1]  # asyncpg's own scheme
+        backend = AsyncPgChannelsBackend(dsn=dsn)
+    else:
+        backend = MemoryChannelsBackend()
+    # Notifications carry no content (listeners re-read), so a slow listener may drop old ones.
+    plugin = ChannelsPlugin(
+        backend=backend,
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=16,
+        subscriber_backlog_strategy="dropleft",
+    )
+    return plugin, redis
 
 
 def create_app(
@@ -63,10 +100,16 @@ def create_app(
     import_models()
     services = build_services(settings, clock)
     plugins = domain_plugins()
+    channels, redis = _channels(settings)
+    for plugin in plugins:
+        use_channels = getattr(plugin, "use_channels", None)
+        if use_channels is not None:
+            use_channels(services, channels)
+    domain_sweeps = [s for s in (getattr(p, "sweep", None) for p in plugins) if s is not None]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweeper(services)) if sweeper else None
+        task = asyncio.create_task(_sweeper(services, domain_sweeps)) if sweeper else None
         try:
             yield
         finally:
@@ -74,6 +117,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if redis is not None:  # the channels plugin has stopped by now (its lifespan is inner)
+                await redis.aclose()
             await services.engine.dispose()
 
     db_config = SQLAlchemyAsyncConfig(
@@ -111,7 +156,7 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
-        plugins=[SQLAlchemyPlugin(config=db_config)],
+        plugins=[SQLAlchemyPlugin(config=db_config), channels],
         middleware=[
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),

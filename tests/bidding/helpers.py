@@ -279,11 +279,12 @@ async def seal_and_submit(
     price: str = "980000.00",
     canary: str = "",
     bond: dict[str, Any] | None = None,
+    package: bytes | None = None,
 ) -> bytes:
+    """Seal ``package`` (default: a package of ``bid_package(price, canary)``) and submit it."""
     info = await sealing(client, scene)
-    blob = seal_bytes(
-        bid_package(price, canary), bidder.keys.opening.recipient, str(scene.tender_id), bid, info
-    )
+    plain = package if package is not None else bid_package(price, canary)
+    blob = seal_bytes(plain, bidder.keys.opening.recipient, str(scene.tender_id), bid, info)
     r = await submit(client, scene, bidder, blob, bid, **({"bond": bond} if bond else {}))
     assert r.status_code == 201, r.text
     return blob

@@ -78,7 +78,17 @@ async def test_no_plaintext_before_opening(services, world, client, settings) ->
         (Role.EXPERT, "bid.content.view", "opened", True, False),
         (Role.EXPERT, "bid.content.view", "awarded", True, False),
         (Role.EXPERT, "bid.view", "evaluating", True, False),
-        (Role.TENDERER, "bid.content.view", "evaluating", True, False),
+        # A tenderer's staff read bids only from a seat on the committee (招标人代表).
+        (Role.TENDERER, "bid.content.view", "evaluating", True, True),
+        (Role.TENDERER, "bid.content.view", "evaluating", False, False),
+        (Role.TENDERER, "bid.content.view", "opened", True, False),
+        # The access log of bid content: the tender's centre and the supervisors, after opening.
+        (Role.STAFF, "bid.reads.view", "evaluating", True, True),
+        (Role.STAFF, "bid.reads.view", "evaluating", False, False),
+        (Role.STAFF, "bid.reads.view", "opening", True, False),
+        (Role.EXPERT, "bid.reads.view", "evaluating", True, False),
+        (Role.BIDDER, "bid.reads.view", "evaluating", True, False),
+        (Role.TENDERER, "bid.reads.view", "evaluating", True, False),
         (Role.STAFF, "hall.run", "opening", True, True),
         (Role.STAFF, "hall.run", "opened", True, False),
         (Role.CUSTODIAN, "share.release", "opening", True, True),

@@ -175,6 +175,7 @@ def _bidding_rules() -> list[Rule]:
         # see the bid object above), decrypted on the fly, only while it evaluates.  No other
         # expert, no tenderer/agent, no other bidder, no staff: they are answered 404.
         Rule(R.EXPERT, "bid.content.view", Scope.SELF, COMMITTEE_READING),
+        Rule(R.TENDERER, "bid.content.view", Scope.SELF, COMMITTEE_READING),  # 招标人代表 seated
         # <<< evaluation committee
         Rule(R.BIDDER, "hall.view", Scope.REGISTERED, HALL_STATES),
         Rule(R.CUSTODIAN, "hall.view", Scope.SELF, HALL_STATES),
@@ -184,6 +185,9 @@ def _bidding_rules() -> list[Rule]:
         Rule(R.STAFF, "hall.view", Scope.OWN_CENTRE, HALL_STATES),
         Rule(R.STAFF, "hall.run", Scope.OWN_CENTRE, IN_HALL),
         Rule(R.STAFF, "bid.list", Scope.OWN_CENTRE, AFTER_DEADLINE),
+        # The access log of bid content (who read which decrypted bid, when): oversight only.
+        Rule(R.STAFF, "bid.reads.view", Scope.OWN_CENTRE, AFTER_OPENING),
+        Rule(R.SUPERVISOR, "bid.reads.view", Scope.REGION, AFTER_OPENING),
         # The credit blacklist spans the region.
         Rule(R.ADMIN, "credit.import", Scope.ANY),
         Rule(R.STAFF, "credit.import", Scope.REGION),
@@ -277,6 +281,21 @@ def _evaluation_rules() -> list[Rule]:
         Rule(R.STAFF, "decision.view", Scope.OWN_CENTRE),
         Rule(R.STAFF, "award.issue", Scope.OWN_CENTRE, RECOMMENDED),
         Rule(None, "notice.view", Scope.ANYONE, RESULT_PUBLISHED),
+    ]
+    # Tenderer representatives (招标人代表): the tenderer or its agent seats the tenderer's own staff
+    # on the seats the draw request leaves to it.  Seated, a representative is a member like any
+    # other: SELF is the same "active seat on this committee" as for experts.  Never committee.view
+    # or seat.view: expert names stay sealed from the tenderer's side until the award.
+    for role in (R.TENDERER, R.AGENT):
+        rows.append(Rule(role, "committee.representative.appoint", Scope.OWN_ORG, BEFORE_EVALUATION))
+    rows += [
+        Rule(R.TENDERER, "seat.declare", Scope.SELF, frozenset({"accepted"})),
+        Rule(R.TENDERER, "evaluation.bids.view", Scope.SELF, COMMITTEE_READING),
+        Rule(R.TENDERER, "evaluation.review", Scope.SELF, EVALUATING),
+        Rule(R.TENDERER, "evaluation.score", Scope.SELF, EVALUATING),
+        Rule(R.TENDERER, "evaluation.sign", Scope.SELF, EVALUATING),
+        Rule(R.TENDERER, "evaluation.progress.view", Scope.SELF, COMMITTEE_STATES),
+        Rule(R.TENDERER, "evaluation.report.view", Scope.SELF, COMMITTEE_STATES),
     ]
     for role in (R.TENDERER, R.AGENT):
         rows += [
