@@ -31,8 +31,8 @@ from evaluation.draw import (
     params_for,
     prepare_draw,
     run_draw,
-    verify_draw,
 )
+from evaluation.draw_verify import verify_draw
 
 DAY = date(2025, 6, 10)
 CITIES = ["苏州", "上海", "杭州", "南京", "无锡", "宁波", "合肥", "常州"]

@@ -18,6 +18,11 @@ async def expert_resource(db: AsyncSession, expert: Expert) -> Resource:
     return Resource(kind="expert", region_id=expert.region_id, user_id=expert.user_id)
 
 
+def label(seat: CommitteeSeat) -> str:
+    """How members appear to each other, in reports and in the ledger: by seat, never by name."""
+    return f"M{seat.seat_no}"
+
+
 def seat_resource(seat: CommitteeSeat) -> Resource:
     return Resource(kind="seat", state=seat.status, user_id=seat.user_id)
 

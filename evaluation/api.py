@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.background_tasks import BackgroundTask
-from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evaluation.adjustments import AdjustmentView
 from evaluation.models import (
     CommitteeSeat,
     Expert,
@@ -34,6 +34,7 @@ from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.i18n import translate
 from tenderhall.services import Services
+from tenderhall.web.api.schemas import PageLimit, PageOffset
 from tenderhall.web.problems import request_locale
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -88,6 +89,7 @@ def seat_out(s: CommitteeSeat) -> dict[str, Any]:
         "id": str(s.id),
         "tender_id": str(s.tender_id),
         "member": f"M{s.seat_no}",
+        "kind": s.kind,
         "specialty": s.specialty,
         "status": s.status,
         "respond_by": s.respond_by.isoformat(),
@@ -127,6 +129,34 @@ class RelationIn(msgspec.Struct, forbid_unknown_fields=True):
     party_name: Short
     ended_on: date | None = None
     note: Long = ""
+
+
+class RepresentativeIn(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: uuid.UUID
+
+
+class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    company_id: uuid.UUID
+    amount: Short  # yuan, exact decimal as text; positive makes the bid dearer
+    reason: Long
+
+
+class VoteIn(msgspec.Struct, forbid_unknown_fields=True):
+    agree: bool
+
+
+def adjustment_out(v: AdjustmentView) -> dict[str, Any]:
+    return {
+        "id": str(v.row.id),
+        "bidder": str(v.row.company_id),
+        "amount": v.row.amount,
+        "reason": v.row.reason,
+        "proposed_by": v.member,
+        "agree": v.agree,
+        "disagree": v.disagree,
+        "votes": v.votes,
+        "outcome": v.outcome.value,
+    }
 
 
 class RatingIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -216,8 +246,8 @@ class ExpertController(Controller):
         services: Services,
         db_session: AsyncSession,
         q: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,  # SQL OFFSET is a signed bigint
+        limit: PageLimit = 50,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         rows, total = await ev(services).registry.search(db_session, who, q, limit, offset)
         return {"items": [expert_out(e) for e in rows], "total": total}
@@ -530,9 +560,28 @@ class TenderEvaluationController(Controller):
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[dict[str, Any]]:
         return [
-            {**seat_out(s), "expert_id": str(e.id), "name": e.name, "city": e.city, "reason": s.reason}
-            for s, e in await ev(services).draws.seats(db_session, who, tender_id)
+            {
+                **seat_out(s),
+                "expert_id": str(e.id) if e else None,
+                "user_id": str(u.id) if u and not e else None,
+                "name": e.name if e else (u.display_name if u else ""),
+                "city": e.city if e else None,
+                "reason": s.reason,
+            }
+            for s, e, u in await ev(services).draws.seats(db_session, who, tender_id)
         ]
+
+    @post("/representatives", summary="The tenderer seats one of its staff as 招标人代表")
+    async def appoint(
+        self,
+        tender_id: uuid.UUID,
+        data: RepresentativeIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> Response[dict[str, Any]]:
+        seat = await ev(services).representatives.appoint(db_session, who, tender_id, data.user_id)
+        return Response(seat_out(seat), status_code=201, background=deliver(services))
 
     @post("/start", summary="Start evaluation: snapshot the opened bids (staff)")
     async def start(
@@ -589,6 +638,41 @@ class TenderEvaluationController(Controller):
             db_session, who, tender_id, data.company_id, data.item, data.reason
         )
         return {"item": r.item, "company_id": str(r.company_id)}
+
+    @post("/adjustments", summary="经评审的最低投标价法: a member proposes a price adjustment")
+    async def propose_adjustment(
+        self,
+        tender_id: uuid.UUID,
+        data: AdjustmentIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        return adjustment_out(
+            await ev(services).adjustments.propose(
+                db_session, who, tender_id, data.company_id, data.amount, data.reason
+            )
+        )
+
+    @post("/adjustments/{adjustment_id:uuid}/vote", summary="A member agrees or disagrees with an adjustment")
+    async def vote_adjustment(
+        self,
+        tender_id: uuid.UUID,
+        adjustment_id: uuid.UUID,
+        data: VoteIn,
+        who: Subject,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> dict[str, Any]:
+        return adjustment_out(
+            await ev(services).adjustments.vote(db_session, who, tender_id, adjustment_id, data.agree)
+        )
+
+    @get("/adjustments", summary="Proposed price adjustments with votes and outcomes (by seat)")
+    async def adjustments(
+        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+    ) -> list[dict[str, Any]]:
+        return [adjustment_out(v) for v in await ev(services).adjustments.listing(db_session, who, tender_id)]
 
     @get("/statistics", summary="Per-member deviation, Kendall's W, outliers (staff, supervisors)")
     async def statistics(

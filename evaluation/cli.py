@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from evaluation.draw import verify_draw
+from evaluation.draw_verify import verify_draw
 
 
 @click.group(help="Verifiable expert draws.")

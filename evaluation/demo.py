@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from evaluation.access import label
 from evaluation.models import CommitteeSeat, Expert, ExpertStatus
 from evaluation.ranking import ItemKind
 from evaluation.result import SHEET_FORMAT, rubric_items, sheet_digest
-from evaluation.workspace import label
 from tenderhall.auth.policy import Subject
 
 if TYPE_CHECKING:
@@ -138,7 +138,13 @@ async def _sign_in_seated(db: Any, ctx: Any, tender_id: uuid.UUID) -> None:
 
 
 async def _draw(
-    db: Any, ctx: Any, tender: Any, staff: str, seats: dict[str, int], draw_at: datetime
+    db: Any,
+    ctx: Any,
+    tender: Any,
+    staff: str,
+    seats: dict[str, int],
+    draw_at: datetime,
+    representatives: int = 0,
 ) -> AsyncIterator[datetime]:
     """Request (no default bent, so committed at once), then the supervisor's value at draw time."""
     ev = _ev(ctx)
@@ -148,7 +154,7 @@ async def _draw(
         ctx.who(staff),
         tender.id,
         seats=seats,
-        committee_size=sum(seats.values()),
+        committee_size=sum(seats.values()) + representatives,
         reserves=None,
         remote_fraction=None,
         evaluation_date=tender.deadline_at.date(),
@@ -234,9 +240,13 @@ def _sheet(ctx: Any, tender: Any, member: str, bidders: list[str], k: int) -> di
 
 async def _qualify(db: Any, ctx: Any, tender: Any) -> None:
     ev = _ev(ctx)
+    hall = ctx.services.domain["bidding"].hall
     bids = await ev.workspace.bids(db, tender.id)
     for k, (_, who) in enumerate(await _members(db, ctx, tender.id)):
         for j, bid in enumerate(bids):
+            # Each member reads the package first (decrypted on the fly; the access log notes it).
+            async for _ in await hall.content(db, who, tender.id, bid.evidence["bid"]):
+                pass
             # One member fails one bidder on its bond evidence; the majority passes it.
             passed = not (k == 0 and j == len(bids) - 1)
             reason = "" if passed else "投标保证金凭证与投标人名称不一致，建议澄清"
@@ -380,8 +390,20 @@ async def _under_way(db: Any, ctx: Any, today: datetime) -> AsyncIterator[dateti
         yield today - timedelta(days=7, hours=-6 * i)
         bids.append(await submit_bid(db, ctx, name, tender, f"MR-{i + 1}", Decimal(prices[i]), device=20 + i))
     yield today - timedelta(days=6)
-    async for at in _draw(db, ctx, tender, staff, {"B02": 4, "C02": 1}, today - timedelta(days=5)):
+    async for at in _draw(db, ctx, tender, staff, {"B02": 3, "C02": 1}, today - timedelta(days=5), 1):
         yield at
+    # The fifth seat is the hospital's own: its equipment officer sits as 招标人代表.
+    from tenderhall.auth.roles import Role
+
+    rep = await ctx.user(
+        db,
+        "tenderer1.rep",
+        Role.TENDERER,
+        "医学装备部 工程师",
+        "tenderer representative on the MRI committee",
+        organisation_id=tender.tenderer_id,
+    )
+    await ev.representatives.appoint(db, ctx.who(tenderer), tender.id, rep.id)
     yield today - timedelta(days=5, hours=-1)
     second = (await _seats(db, tender.id))[1]
     await _answer(db, ctx, second, conflict="本人近三年曾在投标人之一处兼职技术顾问，申请回避。")

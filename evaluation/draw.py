@@ -12,13 +12,11 @@ Protocol
    concatenation is unambiguous).  Neither party alone can steer the seed: the platform is bound
    to its secret before it sees the supervisor value, and the supervisor cannot see the secret.
 4. Selection and reserves follow from the seed alone (see `HashRng` and `select`).  The
-   `DrawRecord` holds everything needed to replay; `verify_draw` recomputes every step.
+   `DrawRecord` holds everything needed to replay; `evaluation.draw_verify` recomputes every step.
 
 PRNG
 ----
-`HashRng`: block i of the stream is HMAC-SHA256(key=seed, msg=label || 0x00 || uint64_be(i)),
-read as four big-endian uint64 words, blocks in order.  `below(n)` takes the next word x and
-rejects it while x >= 2**64 - (2**64 mod n), then returns x mod n (exactly uniform).
+`evaluation.hashrng.HashRng` (HMAC-SHA256 in counter mode, rejection sampling).
 
 Selection
 ---------
@@ -36,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,8 +42,6 @@ from datetime import date
 from fractions import Fraction
 from math import ceil
 from typing import Any, Literal
-
-import rfc8785
 
 from evaluation.avoidance import (
     Expert,
@@ -58,6 +53,8 @@ from evaluation.avoidance import (
     eligible,
     snapshot_fragment,
 )
+from evaluation.hashrng import HashRng, canonical_json, lazy_permutation, sha256_hex
+from evaluation.maxflow import max_flow
 
 SEED_TAG = b"tenderhall/expert-draw/seed/v1\x00"
 PERMUTATION_LABEL = b"tenderhall/expert-draw/permutation/v1"
@@ -66,52 +63,6 @@ COMMITMENT_FORMAT = "tenderhall.draw-commitment.v1"
 RECORD_FORMAT = "tenderhall.draw-record.v1"
 SECRET_BYTES = 32
 SUPERVISOR_MIN_BYTES, SUPERVISOR_MAX_BYTES = 16, 1024
-
-
-def canonical_json(obj: Any) -> bytes:
-    """RFC 8785 canonical JSON (the one serialisation every hash in this module covers)."""
-    return bytes(rfc8785.dumps(obj))
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class HashRng:
-    """Deterministic stream from a seed: HMAC-SHA256 in counter mode (see the module docstring)."""
-
-    def __init__(self, seed: bytes, label: bytes) -> None:
-        self._key = seed
-        self._prefix = label + b"\x00"
-        self._block = 0
-        self._words: list[int] = []
-
-    def next_u64(self) -> int:
-        if not self._words:
-            digest = hmac.digest(self._key, self._prefix + self._block.to_bytes(8, "big"), "sha256")
-            self._block += 1
-            self._words = [int.from_bytes(digest[i : i + 8], "big") for i in (24, 16, 8, 0)]
-        return self._words.pop()  # words stored reversed, so pop() yields them in stream order
-
-    def below(self, n: int) -> int:
-        """Uniform integer in [0, n) by rejection sampling (no modulo bias)."""
-        if not 1 <= n <= 2**64:
-            raise ValueError(f"below() needs 1 <= n <= 2**64, got {n}")
-        limit = 2**64 - (2**64 % n)
-        while True:
-            x = self.next_u64()
-            if x < limit:
-                return x % n
-
-
-def lazy_permutation(n: int, rng: HashRng) -> Iterator[int]:
-    """The positions 0..n-1 in the order of a Fisher-Yates shuffle, generated one at a time."""
-    moved: dict[int, int] = {}
-    for i in range(n):
-        j = i + rng.below(n - i)
-        picked = moved.get(j, j)
-        moved[j] = moved.pop(i, i)
-        yield picked
 
 
 # -- request and parameters ------------------------------------------------------------------------
@@ -462,36 +413,6 @@ class Seat:
     specialty: str
 
 
-def _max_flow(cap: dict[int, dict[int, int]], source: int, sink: int, want: int) -> tuple[int, set[int]]:
-    """Augmenting-path max flow (graphs here have < 200 nodes and flow <= committee size).
-
-    Mutates `cap` into the residual graph; returns the flow and the nodes reachable from the source
-    in the final residual graph (the source side of a minimum cut).
-    """
-    flow = 0
-    while flow < want:
-        parent = {source: source}
-        stack = [source]
-        while stack and sink not in parent:
-            u = stack.pop()
-            for v, c in cap[u].items():
-                if c > 0 and v not in parent:
-                    parent[v] = u
-                    stack.append(v)
-        if sink not in parent:
-            return flow, set(parent)
-        path, v = [], sink
-        while v != source:
-            path.append((parent[v], v))
-            v = parent[v]
-        push = min(cap[u][w] for u, w in path)
-        for u, w in path:
-            cap[u][w] -= push
-            cap[w][u] = cap[w].get(u, 0) + push
-        flow += push
-    return flow, set()
-
-
 class _Quotas:
     """Seat and 异地 quotas over expert types, with the feasibility test used by the selection."""
 
@@ -534,14 +455,14 @@ class _Quotas:
         if remote_needed > total:
             return False
         cap = self._graph(need, avail, total - max(remote_needed, 0))
-        return _max_flow(cap, 0, len(cap) - 2, total)[0] == total
+        return max_flow(cap, 0, len(cap) - 2, total)[0] == total
 
     def check_feasible(self) -> None:
         """Raise `QuotaError` naming each quota that the whole eligible pool cannot meet."""
         need, avail = self.initial_need(), dict(self.counts)
         total = sum(need)
         cap = self._graph(need, avail, total)
-        flow, reached = _max_flow(cap, 0, len(cap) - 2, total)
+        flow, reached = max_flow(cap, 0, len(cap) - 2, total)
         shortfalls: list[Shortfall] = []
         if flow < total:
             # Hall violator from the minimum cut: these seats need more experts than hold their codes.
@@ -785,108 +706,3 @@ def replace(
         f"no eligible expert left to replace {declined_expert_id} in a {seat.specialty} seat"
         + (f" from outside {tender_city}" if must_be_remote else ""),
     )
-
-
-# -- verification ----------------------------------------------------------------------------------
-
-ProblemKind = Literal[
-    "format", "commitment", "pool", "params", "secret", "seed", "result", "reserves", "replacement"
-]
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: ProblemKind
-    detail: str
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    problems: tuple[Problem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        return frozenset(p.kind for p in self.problems)
-
-
-def _differences(label: str, expected: Sequence[object], found: Sequence[object]) -> str:
-    for k, (a, b) in enumerate(zip(expected, found, strict=False)):
-        if a != b:
-            return f"{label} differs at position {k}: replay gives {a}, record has {b}"
-    return f"{label} length differs: replay gives {len(expected)}, record has {len(found)}"
-
-
-def verify_draw(record: DrawRecord | bytes, *, anchored_commitment_digest: str | None = None) -> VerifyResult:
-    """Recompute every hash, the seed, the selection and the replacements of a draw record.
-
-    Pass the commitment digest anchored in the ledger before the draw: without it, a forger who
-    rewrote pool, parameters *and* commitment consistently would go unnoticed.
-    """
-    problems: list[Problem] = []
-    if isinstance(record, bytes | bytearray):
-        try:
-            record = DrawRecord.from_json(bytes(record))
-        except (DrawError, ValueError, KeyError, TypeError) as exc:
-            return VerifyResult((Problem("format", f"record cannot be read: {exc}"),))
-    record = dataclasses.replace(record, pool=record.pool.plain())
-    c = record.commitment
-    if anchored_commitment_digest is not None and c.digest() != anchored_commitment_digest:
-        problems.append(Problem("commitment", "commitment differs from the one anchored before the draw"))
-    try:
-        pool_hash = record.pool.digest(use_cache=False)
-    except (DrawError, ValueError) as exc:
-        pool_hash = ""
-        problems.append(Problem("pool", f"pool snapshot is malformed: {exc}"))
-    if pool_hash and pool_hash != c.pool_hash:
-        problems.append(
-            Problem("pool", f"pool snapshot hash {pool_hash} does not match commitment {c.pool_hash}")
-        )
-    if len(record.pool) != c.pool_size:
-        problems.append(
-            Problem("pool", f"pool has {len(record.pool)} experts, commitment says {c.pool_size}")
-        )
-    params_hash = record.params.digest()
-    if params_hash != c.params_hash:
-        problems.append(
-            Problem("params", f"parameters hash {params_hash} does not match commitment {c.params_hash}")
-        )
-    secret_hash = sha256_hex(record.platform_secret)
-    if secret_hash != c.secret_hash:
-        problems.append(Problem("secret", "revealed platform secret does not match its commitment"))
-    try:
-        seed = derive_seed(record.platform_secret, record.supervisor_value, c.pool_hash, c.params_hash)
-    except DrawError as exc:
-        return VerifyResult((*problems, Problem("seed", str(exc))))
-    if seed != record.seed:
-        problems.append(
-            Problem("seed", "recorded seed does not follow from the revealed values and commitment")
-        )
-    try:
-        replay = select(record.pool, record.params, seed)
-    except DrawError as exc:
-        return VerifyResult((*problems, Problem("result", f"replay fails: {exc}")))
-    if replay.committee != record.committee:
-        problems.append(Problem("result", _differences("committee", replay.committee, record.committee)))
-    for issue in check_quotas(record.pool, record.params, record.committee):
-        problems.append(Problem("result", f"recorded committee breaks a quota: {issue}"))
-    if replay.reserves != record.reserves:
-        problems.append(Problem("reserves", _differences("reserve list", replay.reserves, record.reserves)))
-    problems.extend(_verify_replacements(record))
-    return VerifyResult(tuple(problems))
-
-
-def _verify_replacements(record: DrawRecord) -> list[Problem]:
-    state = CommitteeState.initial(record)
-    for k, logged in enumerate(record.replacements):
-        try:
-            expected = replace(record, logged.departed_id, state, logged.reason)
-        except (DrawError, KeyError) as exc:  # KeyError: a member missing from a tampered pool
-            return [Problem("replacement", f"replacement {k} cannot be replayed: {exc}")]
-        if expected != logged:
-            return [Problem("replacement", f"replacement {k}: replay gives {expected}, record has {logged}")]
-        state = state.apply(logged)
-    return []

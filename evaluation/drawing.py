@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evaluation import draw as dr
 from evaluation.access import evaluation_resource, region_of_centre, seat_resource
 from evaluation.avoidance import RegionRules, RelationKind, TenderContext
+from evaluation.hashrng import sha256_hex
 from evaluation.models import (
     AvoidanceSettings,
     CommitteeSeat,
@@ -35,10 +36,12 @@ from evaluation.models import (
     DrawStatus,
     EvaluationPlan,
     Expert,
+    SeatKind,
     SeatStatus,
 )
 from evaluation.notify import Notifier
 from evaluation.registry import Registry
+from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject, enforce
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.keys import derive_key
@@ -345,7 +348,7 @@ class Draws:
     def _store(row: DrawRecordRow, record: dr.DrawRecord) -> None:
         data = record.to_json()
         row.record = data.decode()
-        row.record_sha256 = dr.sha256_hex(data)
+        row.record_sha256 = sha256_hex(data)
 
     async def _seat(
         self,
@@ -478,12 +481,16 @@ class Draws:
             {
                 "tender": str(seat.tender_id),
                 "seat_no": seat.seat_no,
-                "expert": self.services.ledger.blind("seat", str(seat.tender_id), str(seat.expert_id)),
+                "expert": self.services.ledger.blind(
+                    "seat", str(seat.tender_id), str(seat.expert_id or seat.user_id)
+                ),
             },
             subject=f"tender:{seat.tender_id}",
         )
 
-    async def _vacate(self, db: AsyncSession, seat: CommitteeSeat) -> CommitteeSeat:
+    async def _vacate(self, db: AsyncSession, seat: CommitteeSeat) -> CommitteeSeat | None:
+        if seat.kind == SeatKind.REPRESENTATIVE.value:
+            return None  # not drawn: the tenderer appoints another representative
         row = await db.get(DrawRecordRow, seat.draw_id, with_for_update=True)
         assert row is not None
         assert row.record is not None
@@ -541,17 +548,19 @@ class Draws:
 
     async def seats(
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
-    ) -> list[tuple[CommitteeSeat, Expert]]:
+    ) -> list[tuple[CommitteeSeat, Expert | None, User | None]]:
+        """Every seat with its expert (drawn seats) or its account (representatives)."""
         tender = await self.services.tenders.load(db, who, tender_id, lock=True)
         enforce(who, "committee.view", await evaluation_resource(self.services, db, tender, who))
         await self.apply_due(db, tender.id)
         rows = await db.execute(
-            select(CommitteeSeat, Expert)
-            .join(Expert, Expert.id == CommitteeSeat.expert_id)
+            select(CommitteeSeat, Expert, User)
+            .outerjoin(Expert, Expert.id == CommitteeSeat.expert_id)
+            .outerjoin(User, User.id == CommitteeSeat.user_id)
             .where(CommitteeSeat.tender_id == tender.id)
             .order_by(CommitteeSeat.seat_no, CommitteeSeat.created_at)
         )
-        return [(s, e) for s, e in rows.tuples()]
+        return [(s, e, u) for s, e, u in rows.tuples()]
 
     async def my_seats(self, db: AsyncSession, who: Subject) -> list[tuple[CommitteeSeat, Tender]]:
         rows = await db.execute(

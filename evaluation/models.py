@@ -179,12 +179,21 @@ class SeatStatus(StrEnum):
     CONFLICT = "conflict"
 
 
+class SeatKind(StrEnum):
+    EXPERT = "expert"  # drawn from the regional pool
+    REPRESENTATIVE = "representative"  # 招标人代表, appointed by the tenderer
+
+
 class CommitteeSeat(UUIDv7AuditBase):
+    """One seat on a tender's committee: a drawn expert, or a tenderer representative (no
+    ``expert_id`` and no ``draw_id``: the tenderer appoints one of its own staff)."""
+
     __tablename__ = "committee_seats"
     __table_args__ = (UniqueConstraint("tender_id", "expert_id"),)
     tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
-    draw_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("draw_records.id"))
-    expert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("experts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=SeatKind.EXPERT.value, server_default="expert")
+    draw_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("draw_records.id"), nullable=True)
+    expert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experts.id"), nullable=True, index=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     seat_no: Mapped[int] = mapped_column(Integer)  # the label others see ("member 3")
     specialty: Mapped[str] = mapped_column(String(20))
@@ -211,6 +220,7 @@ class Notification(UUIDv7AuditBase):
     )  # none|pending|sent|failed
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    email_next_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)  # retry
 
 
 class EvaluationBid(UUIDv7AuditBase):
@@ -327,3 +337,23 @@ class AwardNotice(UUIDv7AuditBase):
     kind: Mapped[str] = mapped_column(String(8))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class PriceAdjustment(UUIDv7AuditBase):
+    """经评审的最低投标价法: one price adjustment a member proposes under the tender's published
+    criteria; it counts once a majority of the committee agrees (see evaluation.adjustments)."""
+
+    __tablename__ = "price_adjustments"
+    tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id"))
+    proposed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee_seats.id"))
+    amount: Mapped[str] = mapped_column(String(32))  # exact decimal, yuan; positive makes the bid dearer
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class AdjustmentVote(UUIDv7AuditBase):
+    __tablename__ = "adjustment_votes"
+    __table_args__ = (UniqueConstraint("adjustment_id", "seat_id"),)
+    adjustment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("price_adjustments.id"), index=True)
+    seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("committee_seats.id"))
+    agree: Mapped[bool] = mapped_column()

@@ -1,7 +1,10 @@
 """Notifications: in-app rows written in the caller's transaction, emails sent after commit.
 
 The notification row doubles as the email outbox, so a mail server that is down delays emails
-without losing them or rolling back the draw that caused them.  Text comes from the catalogues
+without losing them or rolling back the draw that caused them.  Each request that notifies sends
+right after its commit; the app's sweeper retries what failed, backing off exponentially
+(``retry_delay``) until ``MAX_ATTEMPTS``, after which the email is marked failed (the in-app
+notification stays).  Text comes from the catalogues
 (``notify.<kind>.subject`` / ``.body``) in the recipient's locale.
 """
 
@@ -11,6 +14,7 @@ import asyncio
 import os
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,9 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from evaluation.models import Notification
 from tenderhall.auth.models import User
+from tenderhall.clock import Clock
 from tenderhall.i18n import translate
 
 MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait after the ``attempts``-th failure: 1, 2, 4, 8 … minutes, at most an hour."""
+    delay: timedelta = FIRST_RETRY * (1 << max(attempts - 1, 0))
+    return min(delay, LONGEST_RETRY)
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,9 @@ def render(kind: str, locale: str, params: dict[str, Any]) -> tuple[str, str]:
 
 
 class Notifier:
-    def __init__(self, smtp: SmtpSettings) -> None:
+    def __init__(self, smtp: SmtpSettings, clock: Clock) -> None:
         self.smtp = smtp
+        self.clock = clock
 
     async def notify(
         self, db: AsyncSession, user_id: Any, kind: str, params: dict[str, Any], email: str | None = None
@@ -98,19 +112,23 @@ class Notifier:
                 smtp.login(self.smtp.username, self.smtp.password)
             smtp.send_message(msg)
 
-    async def deliver_pending(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-        """Send every pending email; each outcome commits on its own.  Returns how many were sent."""
+    async def deliver_pending(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, due_only: bool = False
+    ) -> int:
+        """Send pending emails; each outcome commits on its own.  Returns how many were sent.
+
+        After a request every pending email is tried at once; the sweeper passes ``due_only`` so
+        that a failed email waits for its retry time.
+        """
         if not self.smtp.enabled:
             return 0
         sent = 0
+        due = Notification.email_status == "pending"
+        if due_only:
+            now = self.clock.now()
+            due = due & (Notification.email_next_at.is_(None) | (Notification.email_next_at <= now))
         async with sessionmaker() as db:
-            ids = list(
-                await db.scalars(
-                    select(Notification.id)
-                    .where(Notification.email_status == "pending")
-                    .order_by(Notification.created_at)
-                )
-            )
+            ids = list(await db.scalars(select(Notification.id).where(due).order_by(Notification.created_at)))
         for nid in ids:
             async with sessionmaker() as db, db.begin():
                 row = await db.get(Notification, nid, with_for_update=True)
@@ -124,8 +142,12 @@ class Notifier:
                     row.email_error = str(exc)[:500]
                     if row.email_attempts >= MAX_ATTEMPTS:
                         row.email_status = "failed"
+                        row.email_next_at = None
+                    else:
+                        row.email_next_at = self.clock.now() + retry_delay(row.email_attempts)
                     continue
                 row.email_status = "sent"
                 row.email_error = None
+                row.email_next_at = None
                 sent += 1
         return sent

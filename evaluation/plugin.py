@@ -25,6 +25,11 @@ def make_service(services: Any) -> Any:
     return evaluation
 
 
+async def sweep(services: Any) -> None:
+    """Periodic housekeeping (the app's sweeper): retry emails whose retry time has come."""
+    await services.domain["evaluation"].notifier.deliver_pending(services.sessionmaker, due_only=True)
+
+
 async def seed_demo(db: Any, ctx: Any) -> None:
     from evaluation.demo import seed_experts
 

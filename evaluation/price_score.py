@@ -15,7 +15,8 @@ Methods:
 - `benchmark_price` / `benchmark_scores` (基准价法, works): base = mean of valid bids x (1 - K),
   optionally after dropping one highest and one lowest bid; deductions per 1 % of deviation.
 - `lowest_evaluated_price` (经评审的最低投标价法): compliant bids ranked by bid price plus
-  adjustments.
+  the adjustments the committee adopted (`evaluation.adjustments`); `lowest_evaluated_scores`
+  expresses that ranking as a price score.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
 from fractions import Fraction
 from math import floor
 
-from evaluation.draw import HashRng
+from evaluation.hashrng import HashRng
 
 K_LABEL = b"tenderhall/price/k/v1"
 
@@ -187,7 +188,7 @@ def draw_k(k_range: tuple[Decimal, Decimal], step: Decimal, seed_bytes: bytes) -
     """K from the grid lo, lo + step, ... <= hi, uniformly, deterministic in a public seed.
 
     The index is `HashRng(seed_bytes, K_LABEL).below(grid size)` (HMAC-SHA256 counter mode with
-    rejection sampling, see `evaluation.draw`), so anyone can recompute K from the seed.
+    rejection sampling, see `evaluation.hashrng`), so anyone can recompute K from the seed.
     """
     lo, hi = k_range
     if step <= 0 or hi < lo:
@@ -252,3 +253,24 @@ def lowest_evaluated_price(bids: Sequence[EvaluatedBid]) -> tuple[EvaluatedRank,
         rank = out[-1].rank if out and out[-1].evaluated_price == ev else k + 1
         out.append(EvaluatedRank(b.bidder_id, b.price, ev, rank))
     return tuple(out)
+
+
+def lowest_evaluated_scores(bids: Sequence[EvaluatedBid], points: Decimal) -> tuple[PriceScore, ...]:
+    """经评审的最低投标价法 as a price score, so that it ranks like the other methods: base =
+    lowest evaluated price among compliant bids; score = base / evaluated price x points.  A
+    higher score is always a lower evaluated price; equal rounded scores are ordered by the exact
+    evaluated price (`evaluation.ranking`'s price tie-break)."""
+    pts = _check_points(points)
+    ranked = {r.bidder_id: r for r in lowest_evaluated_price(bids)}
+    if not ranked:
+        raise PriceScoreError("no valid bid to score")
+    base = min(_exact_decimal(r.evaluated_price) for r in ranked.values())
+    return tuple(
+        PriceScore(
+            b.bidder_id,
+            b.price,
+            b.evaluated_price,
+            round_half_up(base / _exact_decimal(b.evaluated_price) * pts) if b.bidder_id in ranked else None,
+        )
+        for b in bids
+    )

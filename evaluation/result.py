@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluation import price_score as ps
 from evaluation import ranking as rk
-from evaluation.draw import canonical_json, sha256_hex
+from evaluation.hashrng import canonical_json, sha256_hex
 
 SHEET_FORMAT = "tenderhall.score-sheet.v1"
 
@@ -90,6 +90,7 @@ class BidRow:
     price: Decimal
     is_sme: bool
     qualified: bool
+    adjustments: tuple[ps.Adjustment, ...] = ()  # adopted by the committee (lowest evaluated price)
 
 
 def price_scores(
@@ -109,9 +110,10 @@ def price_scores(
     if method == "lowest_price":
         sme = Decimal(str(plan.get("sme_deduction_pct", "0")))
         return {s.bidder_id: s for s in ps.low_price_first(pbids, points, sme)}
-    # 经评审的最低投标价法: rank by evaluated price; expressed as a low-price score so that the
-    # lowest evaluated price always ranks first among bids of equal expert scores.
-    return {s.bidder_id: s for s in ps.low_price_first(pbids, points)}
+    if method == "lowest_evaluated_price":
+        ebids = [ps.EvaluatedBid(b.bidder, b.price, b.adjustments, b.qualified) for b in bids]
+        return {s.bidder_id: s for s in ps.lowest_evaluated_scores(ebids, points)}
+    raise ps.PriceScoreError(f"unknown price method {method!r}")
 
 
 def evaluate(
@@ -126,6 +128,7 @@ def evaluate(
     items = rubric_items(rubric)
     price_item = next(i for i in items if i.kind is rk.ItemKind.PRICE)
     computed = price_scores(str(rubric.get("price_method")), bids, price_item.max_points, plan)
+    adjusted = {b.bidder: b.adjustments for b in bids}
     valid_scores = {b: s.score for b, s in computed.items() if s.score is not None}
     info = [rk.BidInfo(b.bidder, b.qualified, computed[b.bidder].evaluated_price) for b in bids]
     policy = rk.RankingPolicy(max_candidates=max_candidates, trim_extremes=bool(plan.get("trim_extremes")))
@@ -140,6 +143,7 @@ def evaluate(
                 "bid_price": str(s.bid_price),
                 "evaluated_price": str(s.evaluated_price),
                 "score": None if s.score is None else str(s.score),
+                "adjustments": [{"reason": a.reason, "amount": str(a.amount)} for a in adjusted.get(b, ())],
             }
             for b, s in sorted(computed.items())
         },

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.models import DeadlineCheckpoint
 from evaluation import price_score
 from evaluation.access import active_seat, evaluation_resource
+from evaluation.adjustments import Adjustments
 from evaluation.award import DECISION_METHODS, Awards
 from evaluation.drawing import Draws
 from evaluation.models import EvaluationPlan
 from evaluation.notify import Notifier, SmtpSettings
 from evaluation.opened import OpenedBidSource, StoredSource
 from evaluation.registry import Registry
+from evaluation.representatives import Representatives
 from evaluation.workspace import Workspace
 from tenderhall.auth.policy import Subject, enforce
 from tenderhall.errors import Conflict, InvalidInput
@@ -75,10 +77,12 @@ def _benchmark(current: dict[str, Any], raw: Any, state: str) -> dict[str, Any]:
 class Evaluation:
     def __init__(self, services: Services, smtp: SmtpSettings, source: OpenedBidSource) -> None:
         self.services = services
-        self.notifier = Notifier(smtp)
+        self.notifier = Notifier(smtp, services.clock)
         self.registry = Registry(services)
         self.draws = Draws(services, self.registry, self.notifier)
         self.workspace = Workspace(services, self.draws, source)
+        self.representatives = Representatives(services, self.notifier)
+        self.adjustments = Adjustments(self.workspace)
         self.awards = Awards(services, self.draws, self.notifier)
 
     @classmethod

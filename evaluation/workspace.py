@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation import ranking as rk
 from evaluation import result as res
-from evaluation.access import active_seat, evaluation_resource
-from evaluation.draw import DrawRecord, canonical_json, sha256_hex
+from evaluation.access import active_seat, evaluation_resource, label
+from evaluation.adjustments import adopted_adjustments
+from evaluation.draw import DrawRecord
 from evaluation.drawing import Draws
+from evaluation.hashrng import canonical_json, sha256_hex
 from evaluation.models import (
     CommitteeReport,
     CommitteeSeat,
@@ -31,6 +33,7 @@ from evaluation.models import (
     QualificationReview,
     ReportSignature,
     ScoreSheet,
+    SeatKind,
     SeatStatus,
 )
 from evaluation.opened import OpenedBidSource, snapshot
@@ -39,10 +42,6 @@ from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.orgs.models import Company, Organisation
 from tenderhall.services import Services
 from tenderhall.tenders.models import Tender
-
-
-def label(seat: CommitteeSeat) -> str:
-    return f"M{seat.seat_no}"
 
 
 class Workspace:
@@ -92,10 +91,9 @@ class Workspace:
         if req is None:
             raise Conflict("evaluation.no_committee")
         members = await self.members(db, tender.id)
-        if len(members) != sum(req.seats.values()):
-            raise Conflict(
-                "evaluation.committee_incomplete", active=len(members), needed=sum(req.seats.values())
-            )
+        experts = [m for m in members if m.kind == SeatKind.EXPERT.value]
+        if len(experts) != sum(req.seats.values()) or len(members) != req.committee_size:
+            raise Conflict("evaluation.committee_incomplete", active=len(members), needed=req.committee_size)
         if (tender.rubric or {}).get("price_method") == "benchmark_price":
             bench = (await self.draws.plan(db, tender.id)).benchmark or {}
             if "k" not in bench:  # never score a benchmark tender with a K nobody drew
@@ -108,7 +106,7 @@ class Workspace:
         )
         tenderer = await db.get(Organisation, tender.tenderer_id)
         assert tenderer is not None
-        for seat in members:
+        for seat in experts:  # the registry's history and workload count drawn experts only
             db.add(
                 ExpertEvaluation(
                     expert_id=seat.expert_id,
@@ -388,8 +386,15 @@ class Workspace:
         if await self.missing_reasons(db, tender):
             raise Conflict("scoring.reasons_missing")
         qualified = await self.qualification(db, tender.id) or {}
+        adjusted = await adopted_adjustments(db, tender.id, await self.members(db, tender.id))
         rows = [
-            res.BidRow(str(b.company_id), Decimal(b.price), b.is_sme, qualified.get(b.company_id, False))
+            res.BidRow(
+                str(b.company_id),
+                Decimal(b.price),
+                b.is_sme,
+                qualified.get(b.company_id, False),
+                adjusted.get(str(b.company_id), ()),
+            )
             for b in await self.bids(db, tender.id)
         ]
         plan = await self.draws.plan(db, tender.id)

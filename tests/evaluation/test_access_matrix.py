@@ -76,11 +76,14 @@ EXPECTED = {
     "draw.approve": {Role.SUPERVISOR},
     "draw.reveal": {Role.SUPERVISOR},
     "seat.respond": {Role.EXPERT},
-    "seat.declare": {Role.EXPERT},
-    "evaluation.bids.view": {Role.EXPERT},
-    "evaluation.review": {Role.EXPERT},
-    "evaluation.score": {Role.EXPERT},
-    "evaluation.sign": {Role.EXPERT},
+    # A seated tenderer representative (招标人代表) declares and evaluates like an expert; SELF
+    # is an active seat on this committee, which test_representative_needs_an_active_seat checks.
+    "seat.declare": {Role.EXPERT, Role.TENDERER},
+    "evaluation.bids.view": {Role.EXPERT, Role.TENDERER},
+    "evaluation.review": {Role.EXPERT, Role.TENDERER},
+    "evaluation.score": {Role.EXPERT, Role.TENDERER},
+    "evaluation.sign": {Role.EXPERT, Role.TENDERER},
+    "committee.representative.appoint": {Role.TENDERER, Role.AGENT},
     "evaluation.stats.view": {Role.STAFF, Role.SUPERVISOR},
     "decision.make": {Role.TENDERER, Role.AGENT},
     "decision.file": {Role.SUPERVISOR},
@@ -121,3 +124,23 @@ def test_workspace_only_for_the_committee_and_only_after_opening() -> None:
 def test_every_evaluation_action_is_listed() -> None:
     assert "committee.view" in EVALUATION_ACTIONS
     assert len(EVALUATION_ACTIONS) > 20
+
+
+def test_representative_needs_an_active_seat() -> None:
+    """The tenderer's staff reach the workspace only through an active seat on that committee."""
+    tenderer = subject(Role.TENDERER)
+    for state in ("evaluating", "recommended"):
+        own_org_no_seat = Resource(
+            kind="evaluation", state=state, organisation_ids=frozenset({ORG}), user_id=None
+        )
+        seated = Resource(kind="evaluation", state=state, organisation_ids=frozenset({ORG}), user_id=USER)
+        assert not permits(tenderer, "evaluation.bids.view", own_org_no_seat)
+        assert permits(tenderer, "evaluation.bids.view", seated)
+        bid = Resource(kind="bid", state=state, organisation_ids=frozenset({ORG}), user_id=None)
+        assert not permits(tenderer, "bid.content.view", bid)
+    unseated = Resource(kind="evaluation", state="evaluating", organisation_ids=frozenset({ORG}))
+    for action in ("evaluation.review", "evaluation.score", "evaluation.sign"):
+        assert not permits(tenderer, action, unseated)
+    agent = subject(Role.AGENT)
+    seated = Resource(kind="evaluation", state="evaluating", user_id=USER)
+    assert not permits(agent, "evaluation.bids.view", seated)  # only the tenderer's own staff sit

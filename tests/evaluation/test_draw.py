@@ -20,7 +20,6 @@ from evaluation.draw import (
     DrawError,
     DrawParams,
     DrawRecord,
-    HashRng,
     PoolSnapshot,
     QuotaError,
     Replacement,
@@ -28,13 +27,13 @@ from evaluation.draw import (
     check_quotas,
     derive_seed,
     eligible_snapshot,
-    lazy_permutation,
     params_for,
     prepare_draw,
     replace,
     run_draw,
-    verify_draw,
 )
+from evaluation.draw_verify import verify_draw
+from evaluation.hashrng import HashRng, lazy_permutation
 
 DAY = date(2025, 6, 10)
 SECRET = bytes(range(32))

@@ -235,6 +235,19 @@ async def test_sealed_bids_to_award_notice(
         assert r.status_code == 404, (who, r.status_code, r.text)
     # The revoked bid was never decrypted: not even its own bidder gets content.
     assert (await client.get(content(3), headers=member)).status_code in (404, 409)
+    # Every reading is in the access log, for the centre and the supervisors only; the public
+    # ledger commits to each reading without naming the reader.
+    reads_url = f"/api/v1/tenders/{tid}/bid-content-reads"
+    for headers in (staff, sup):
+        reads = (await client.get(reads_url, headers=headers)).json()
+        assert [(x["bid"], x["role"]) for x in reads] == [("bid-1", "expert")] * 5 + [("bid-1", "bidder")]
+        assert len({x["user_id"] for x in reads[:5]}) == 5  # each member once
+        assert all(x["reader"] for x in reads)
+    for headers in (member, sme.headers, tenderer, {}):
+        assert (await client.get(reads_url, headers=headers)).status_code in (401, 403, 404)
+    logged = await _entries(services, "bid.content_read")
+    assert len(logged) == 6
+    assert all(set(e) == {"tender", "bid", "reading"} for e in logged)
 
     # -- qualification, commit-reveal scoring ------------------------------------------------------------
     companies = sorted(by_company)

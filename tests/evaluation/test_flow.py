@@ -375,7 +375,8 @@ async def test_draw_to_award(
     record = await client.get(f"{base}/draw/record")
     assert record.status_code == 200
     assert record.headers["x-commitment-digest"] == commitment
-    from evaluation.draw import DrawRecord, verify_draw
+    from evaluation.draw import DrawRecord
+    from evaluation.draw_verify import verify_draw
 
     rec = DrawRecord.from_json(record.content)
     assert [r.reason for r in rec.replacements] == ["declined", "conflict_declared"]

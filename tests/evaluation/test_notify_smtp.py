@@ -149,3 +149,66 @@ async def test_drawn_experts_get_email(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def rows(services: Any) -> dict[str, Notification]:
+    async with services.sessionmaker() as db:
+        return {n.email_to: n for n in await db.scalars(select(Notification)) if n.email_to}
+
+
+async def test_sweeper_retries_with_backoff_then_gives_up(
+    world: Any, services: Any, clock: Any, smtp_port: int, maildir: Path
+) -> None:
+    from evaluation.notify import MAX_ATTEMPTS, retry_delay
+    from evaluation.plugin import sweep
+
+    notifier = services.domain["evaluation"].notifier
+    notifier.smtp = SmtpSettings(
+        host="127.0.0.1", port=smtp_port, sender="noreply@zb.example.gov.cn", timeout=2.0
+    )
+    params = {
+        "reference": "SH-2026-0001",
+        "title": "门诊楼改造工程",
+        "seat": "x",
+        "respond_by": "2026-03-03 10:00",
+    }
+    async with services.transaction() as db:
+        for to in ("a@example.org", "b@example.org"):
+            await notifier.notify(db, world.users["staff"].id, "drawn", params, email=to)
+    # Right after the request: the server is down, both wait a minute for their retry.
+    assert await notifier.deliver_pending(services.sessionmaker) == 0
+    first = await rows(services)
+    assert {(n.email_status, n.email_attempts) for n in first.values()} == {("pending", 1)}
+    assert all(n.email_next_at == clock.now() + retry_delay(1) for n in first.values())
+
+    server = start_server(smtp_port, maildir)
+    try:
+        await sweep(services)  # up now, but the retry is not due: nothing is tried
+        assert {n.email_attempts for n in (await rows(services)).values()} == {1}
+        assert messages(maildir) == []
+        clock.advance(retry_delay(1))
+        await sweep(services)
+        assert sorted(to for to, _, _ in messages(maildir)) == ["a@example.org", "b@example.org"]
+        assert {n.email_status for n in (await rows(services)).values()} == {"sent"}
+        await sweep(services)  # sent once, never again
+        assert len(messages(maildir)) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    # Down for good: the retries back off (1, 2, 4, 8 minutes) and the email is given up.
+    async with services.transaction() as db:
+        await notifier.notify(db, world.users["staff"].id, "drawn", params, email="c@example.org")
+    assert await notifier.deliver_pending(services.sessionmaker) == 0
+    for attempt in range(1, MAX_ATTEMPTS):
+        clock.advance(retry_delay(attempt) - timedelta(seconds=1))
+        await sweep(services)
+        assert (await rows(services))["c@example.org"].email_attempts == attempt  # not yet due
+        clock.advance(timedelta(seconds=1))
+        await sweep(services)
+        assert (await rows(services))["c@example.org"].email_attempts == attempt + 1
+    gone = (await rows(services))["c@example.org"]
+    assert (gone.email_status, gone.email_attempts, gone.email_next_at) == ("failed", MAX_ATTEMPTS, None)
+    clock.advance(timedelta(days=1))
+    await sweep(services)
+    assert (await rows(services))["c@example.org"].email_attempts == MAX_ATTEMPTS

@@ -19,6 +19,7 @@ from evaluation.price_score import (
     draw_k,
     low_price_first,
     lowest_evaluated_price,
+    lowest_evaluated_scores,
     round_half_up,
 )
 
@@ -265,6 +266,31 @@ def test_lowest_evaluated_price_with_adjustments() -> None:
         ("A", D(1_030_000), 2),
         ("C", D(1_040_000), 3),
     ]
+
+
+def test_lowest_evaluated_scores_worked_example() -> None:
+    # Evaluated prices: A 1,030,000, B 1,020,000, C 1,040,000, D not compliant.  Base = 1,020,000.
+    # A: 1,020,000 / 1,030,000 x 100 = 99.0291... -> 99.03
+    # B: 100.00
+    # C: 1,020,000 / 1,040,000 x 100 = 98.0769... -> 98.08
+    # D: not scored, its evaluated price still shown (900,000).
+    bids = [
+        EvaluatedBid("A", D(1_000_000), (Adjustment("missing item", D(30_000)),)),
+        EvaluatedBid("B", D(1_020_000)),
+        EvaluatedBid("C", D(990_000), (Adjustment("payment terms", D(50_000)),)),
+        EvaluatedBid("D", D(900_000), compliant=False),
+    ]
+    scores = {s.bidder_id: s for s in lowest_evaluated_scores(bids, D(100))}
+    assert {b: s.score for b, s in scores.items()} == {
+        "A": D("99.03"),
+        "B": D("100.00"),
+        "C": D("98.08"),
+        "D": None,
+    }
+    assert scores["A"].evaluated_price == D(1_030_000)
+    assert scores["A"].contract_price == D(1_000_000)  # the contract keeps the bid price
+    with pytest.raises(PriceScoreError):
+        lowest_evaluated_scores([EvaluatedBid("X", D(1), compliant=False)], D(100))
 
 
 def test_lowest_evaluated_price_ties_share_rank() -> None:

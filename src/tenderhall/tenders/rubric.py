@@ -59,6 +59,10 @@ def validate_rubric(raw: Any) -> dict[str, Any]:
         )
     if price_items != 1:
         raise InvalidInput("rubric.one_price_item")
+    if method == "lowest_evaluated_price" and len(out) != 1:
+        # 经评审的最低投标价法 awards no points: technical and commercial terms are pass/fail at
+        # review, and bids rank by evaluated price alone.
+        raise InvalidInput("rubric.price_only")
     if total != 100:
         raise InvalidInput("rubric.total", total=str(total))
     return {"price_method": method, "items": out}

@@ -67,6 +67,16 @@ def test_valid_rubric_is_normalised() -> None:
             rubric(items=[{"code": "P", "name": "价格", "kind": "price", "max_points": "99.5"}]),
             "rubric.total",
         ),
+        (  # 经评审的最低投标价法 scores nothing but the evaluated price
+            rubric(
+                price_method="lowest_evaluated_price",
+                items=[
+                    {"code": "T", "name": "技术", "kind": "technical", "max_points": "40"},
+                    {"code": "P", "name": "价格", "kind": "price", "max_points": "60"},
+                ],
+            ),
+            "rubric.price_only",
+        ),
     ],
 )
 def test_bad_rubrics_name_the_problem(raw: Any, key: str) -> None:
