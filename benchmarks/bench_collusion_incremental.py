@@ -26,7 +26,8 @@ def run(quick: bool) -> str:
     rng = np.random.default_rng(1)
     firms = [c.company_id for c in region.companies]
     # The busiest firms make the worst case: their co-bidding history is the longest to scan.
-    busiest = sorted(firms, key=lambda f: -len(det._firm_tenders.get(f, [])))[:200]
+    ids = det.index.cids
+    busiest = sorted(firms, key=lambda f: -len(det.index.firm_tenders(ids.intern(f))))[:200]
     times = []
     for i in range(NEW_TENDERS):
         pool = busiest if i % 2 else firms

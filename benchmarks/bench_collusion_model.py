@@ -31,7 +31,8 @@ def run(quick: bool) -> str:
         "tree count by leaving each training market out in turn), scored on the one left out. PR-AUC "
         "is to be read against the prevalence (a random ranking scores the prevalence). Balanced "
         "accuracy at risk >= 0.5. Floor = plain L2 logistic regression on seven screens, grouped "
-        "5-fold ROC-AUC. Other variants: `tenderhall collusion benchmark --variant NAME`; all of them "
-        "are compared in docs/collusion-model.md.\n\n"
+        "5-fold ROC-AUC. Other variants, including those with bidder-network features: "
+        "`tenderhall collusion benchmark --variant NAME`; all of them are compared in "
+        "docs/collusion-model.md.\n\n"
         f"{table}\nEvaluation time {time.perf_counter() - started:.0f} s.\n"
     )

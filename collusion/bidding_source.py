@@ -4,7 +4,9 @@ Bidding captured the evidence at submission (source IP, device fingerprint, the 
 account); this adapter hands it to the detector right after the opening, inside the
 ``finish_opening`` transition.  Only bids decrypted in the hall count: withdrawn, superseded and
 never-opened bids say nothing about this tender's prices.  Registry facts (persons, control) come
-from the companies themselves (``service.company_record``), so they are not repeated here.
+from the companies themselves (``service.company_record``), so they are not repeated here; the
+document facts read at decryption (``bidding.docscan``: author, tool, creation time, text) and the
+project manager the bid form names (with a registration certificate) are.
 
 The import goes collusion → bidding, never the other way round.
 """
@@ -14,17 +16,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import BidBond, BidState
-from collusion.service import BidEvidence
+from collusion.service import BidEvidence, person_key
 from tenderhall.tenders.models import Tender
 
 if TYPE_CHECKING:
     from bidding.service import Bidding
+
+
+def _project_manager(form: dict[str, Any]) -> tuple[str, ...]:
+    """The project manager named in the bid form, as a person key (name and registration
+    certificate, as the registry's persons): a name alone would match every namesake."""
+    name, cert = str(form.get("project_manager") or "").strip(), form.get("project_manager_certificate")
+    key = person_key(name, None, str(cert).strip()) if name and cert and str(cert).strip() else ""
+    return (key,) if key else ()
 
 
 class BiddingEvidence:
@@ -58,6 +68,7 @@ class BiddingEvidence:
             except (KeyError, InvalidOperation):
                 continue  # bidding's form check makes this unreachable; never guess a price
             bond = bonds.get(bid.id)
+            docs = self.bidding.hall.documents(bid)
             out.append(
                 BidEvidence(
                     company_id=bid.company_id,
@@ -65,7 +76,12 @@ class BiddingEvidence:
                     source_ip=bid.source_ip or "",
                     device_fingerprint=bid.device_fingerprint or "",
                     bond_payer_account=(bond.payer_account or "") if bond is not None else "",
-                    documents=(bid.envelope_sha256,),
+                    doc_author=docs.author if docs else "",
+                    doc_tool=docs.tool if docs else "",
+                    doc_created=docs.created if docs else None,
+                    doc_text=docs.text if docs else "",
+                    project_managers=_project_manager(bid.bid_form),
+                    documents=(bid.envelope_sha256, *(docs.documents if docs else ())),
                 )
             )
         return out

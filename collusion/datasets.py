@@ -2,8 +2,9 @@
 
 The CSVs stay outside the repository (licence: non-commercial, no derivatives); they are read from
 ``<repo>/../shared/data/collusion`` or from ``$TENDERHALL_COLLUSION_DATA``.  Only the raw bid prices,
-the winner flag and the tender-level label are used: tender ids serve as group keys only, and the
-authors' precomputed screens and dates are ignored because they leak or are defined differently.
+the winner flag, the firm ids (for the unsupervised bidder-network features, where the file has them)
+and the tender-level label are used: tender ids serve as group keys only, and the authors'
+precomputed screens and dates are ignored because they leak or are defined differently.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Tender:
     prices: tuple[float, ...]
     winner_index: int | None
     collusive: bool
+    #: Firm id of each bid, in bid order; empty strings where the file has no ``Competitors`` column.
+    #: Never a feature itself: only ``market_features`` reads it, without labels.
+    bidders: tuple[str, ...] = ()
 
 
 def default_data_dir() -> Path:
@@ -77,21 +81,24 @@ def data_hashes(data_dir: Path | None = None, markets: Iterable[str] = MARKET_FI
 def load_market(market: str, data_dir: Path | None = None) -> list[Tender]:
     """Tenders of one market in file order, bids in file order."""
     path = _path(market, data_dir or default_data_dir())
-    bids: dict[str, list[tuple[float, bool, bool]]] = {}
+    bids: dict[str, list[tuple[float, bool, bool, str]]] = {}
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             won = float(row["Winner"] or 0) == 1.0
             label = float(row["Collusive_competitor"]) == 1.0
-            bids.setdefault(row["Tender"], []).append((float(row["Bid_value"]), won, label))
+            firm = (row.get("Competitors") or "").strip()
+            bids.setdefault(row["Tender"], []).append((float(row["Bid_value"]), won, label, firm))
     tenders = []
     for tid, rows in bids.items():
-        labels = {lab for _, _, lab in rows}
+        labels = {r[2] for r in rows}
         if len(labels) != 1:
             raise ValueError(f"{path.name}: tender {tid} has mixed labels")
-        winners = [i for i, (_, won, _) in enumerate(rows) if won]
+        winners = [i for i, r in enumerate(rows) if r[1]]
         # Several winners (split lots in the Swiss data) or none: let the screens assume the lowest.
         winner = winners[0] if len(winners) == 1 else None
-        tenders.append(Tender(market, tid, tuple(p for p, _, _ in rows), winner, labels.pop()))
+        tenders.append(
+            Tender(market, tid, tuple(r[0] for r in rows), winner, labels.pop(), tuple(r[3] for r in rows))
+        )
     return tenders
 
 

@@ -17,6 +17,8 @@ scores every tender of a region in one pass over the region's evidence.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,11 +26,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
+from collusion.bulk import paused_gc
+from collusion.columns import BidColumns
 from collusion.evidence import SPECS, Evidence, EvidenceKind, score_edge
-from collusion.graph import GraphIndex, GraphParams, SuspectGroup, graph_from_evidence, suspect_groups
+from collusion.graph import GraphIndex, GraphParams
+from collusion.groups import SuspectGroup, graph_from_evidence, suspect_groups
 from collusion.records import BidRecord, CompanyRecord, TenderRecord
-from collusion.screen_model import ScreenModel, feature_matrix, load_model
+from collusion.screen_explain import score_and_explain
+from collusion.screen_model import SCREEN_NAMES_ZH, Contribution, ScreenModel, feature_matrix, load_model
 from collusion.screens import TenderScreens, screens
+from collusion.screens_batch import tender_screens
 
 K = EvidenceKind
 
@@ -59,24 +68,6 @@ class DetectorParams:
             raise ValueError("thresholds must satisfy 0 < suspicious < high <= 1")
 
 
-# Screen names for explanations (the screen module documents them in English only).
-_SCREEN_ZH = {
-    "n_bids": "投标数量",
-    "cv": "报价变异系数",
-    "spread": "报价极差率",
-    "diffp": "最低两家报价差率",
-    "rd": "最低两家报价相对距离",
-    "gap_share": "最低两家报价差占报价区间比例",
-    "kurtosis": "报价峰度",
-    "skewness": "报价偏度",
-    "ks_uniform": "报价分布与均匀分布的差异",
-    "step_cv": "相邻报价差的变异系数（等差）",
-    "ratio_cv": "相邻报价比的变异系数（等比）",
-    "equal_steps": "报价呈等差排列",
-    "equal_ratios": "报价呈等比排列",
-    "identical_share": "报价相同的投标占比",
-    "cluster_above_winner": "紧贴中标价之上的投标占比",
-}
 # Screens that describe 报价呈规律性差异 / 异常一致 directly; the others are statistical indications only.
 _SCREEN_GROUNDS = {
     "equal_steps": ("BL40.4", "GP37.4"),
@@ -184,7 +175,7 @@ class _TenderBids:
 
 
 class Detector:
-    """A region's history (GraphIndex) plus each tender's prices, scored with the screen model."""
+    """A region's history (GraphIndex, which also holds every bid's price), scored with the screen model."""
 
     def __init__(
         self,
@@ -198,8 +189,6 @@ class Detector:
         self.params = params or DetectorParams()
         self.model = model or load_model()
         self.index = index if index is not None else GraphIndex(companies, graph_params)
-        self._bids: dict[str, _TenderBids] = {}
-        self._firm_tenders: dict[str, list[str]] = defaultdict(list)
 
     @classmethod
     def from_records(
@@ -212,15 +201,22 @@ class Detector:
         model: ScreenModel | None = None,
     ) -> Detector:
         """Batch load of a region's history (documents hashed after region-wide template counts)."""
-        bid_list = list(bids)
-        index = GraphIndex.from_records(companies, bid_list, tenders, graph_params)
-        det = cls(params=params, model=model, index=index)
-        by_tender: dict[str, list[BidRecord]] = defaultdict(list)
-        for b in bid_list:
-            by_tender[b.tender_id].append(b)
-        for tid, tb in by_tender.items():
-            det._note_prices(tid, tb)
-        return det
+        index = GraphIndex.from_records(companies, bids, tenders, graph_params)
+        return cls(params=params, model=model, index=index)
+
+    @classmethod
+    def from_columns(
+        cls,
+        companies: Iterable[CompanyRecord],
+        bids: BidColumns,
+        tenders: Iterable[TenderRecord] = (),
+        params: DetectorParams | None = None,
+        graph_params: GraphParams | None = None,
+        model: ScreenModel | None = None,
+    ) -> Detector:
+        """Batch load of bids already in columns (grouped by tender), e.g. from a columnar export."""
+        index = GraphIndex.from_columns(companies, bids, tenders, graph_params)
+        return cls(params=params, model=model, index=index)
 
     # ---- ingestion ---------------------------------------------------------------------------
     def add_company(self, company: CompanyRecord) -> None:
@@ -228,37 +224,40 @@ class Detector:
 
     def add_tender(self, tender: TenderRecord | str, bids: Sequence[BidRecord]) -> None:
         tid = tender if isinstance(tender, str) else tender.tender_id
-        if tid in self._bids:
+        if tid in self.index.tids:
             raise ValueError(f"tender {tid} is already in the history")
         self.index.add_tender(tender, bids)
-        self._note_prices(tid, bids)
 
-    def _note_prices(self, tid: str, bids: Sequence[BidRecord]) -> None:
-        winners = [i for i, b in enumerate(bids) if b.is_winner]
-        bidders = tuple(dict.fromkeys(b.bidder_id for b in bids))
-        self._bids[tid] = _TenderBids(
-            tuple(b.price for b in bids), winners[0] if len(winners) == 1 else None, bidders
+    def _tender_bids(self, t: int) -> _TenderBids:
+        rows = self.index.tender_rows(t)
+        _, bidder, price, win = self.index.columns()
+        winners = np.flatnonzero(win[rows])
+        names = self.index.cids.names
+        return _TenderBids(
+            tuple(price[rows].tolist()),
+            int(winners[0]) if winners.size == 1 else None,
+            tuple(dict.fromkeys(names[b] for b in bidder[rows].tolist())),
         )
-        for f in bidders:
-            self._firm_tenders[f].append(tid)
 
     def __contains__(self, tender_id: object) -> bool:
-        return tender_id in self._bids
+        return tender_id in self.index.tids
 
     @property
     def tender_ids(self) -> list[str]:
-        return list(self._bids)
+        return list(self.index.tids.names)
 
     # ---- scoring -----------------------------------------------------------------------------
     def check(self, tender_id: str) -> TenderRisk:
         """Incremental run: one (already added) tender against the whole history."""
-        if tender_id not in self._bids:
+        t = self.index.tids.get(tender_id)
+        if t is None:
             raise KeyError(tender_id)
         ev = self.index.check_tender(tender_id)
-        tb = self._bids[tender_id]
+        tb = self._tender_bids(t)
         s = self._screens(tb)
         r = self.model.risk(s) if s is not None else None
-        return self._result(tender_id, tb, ev, s, r)
+        contribs = self.model.contributions(s) if s is not None and self._screen_part(r) > 0 else []
+        return self._result(tender_id, tb.bidders, ev, s, r, contribs)
 
     def check_new(self, tender: TenderRecord | str, bids: Sequence[BidRecord]) -> TenderRisk:
         self.add_tender(tender, bids)
@@ -267,45 +266,84 @@ class Detector:
     def batch(
         self, tender_ids: Iterable[str] | None = None, progress: Callable[[int], None] | None = None
     ) -> list[TenderRisk]:
-        """Region-wide run: all evidence once, then each tender gets the evidence between its bidders."""
-        wanted = list(self._bids) if tender_ids is None else [t for t in tender_ids if t in self._bids]
-        per_tender = self._evidence_by_tender(self.index.evidence(), set(wanted))
+        """Region-wide run: all evidence once, then each tender gets the evidence between its bidders.
+
+        Screens come from one vectorised pass over every bid (collusion.screens_batch); the model scores
+        and explains a chunk of tenders per call.
+        """
+        with paused_gc():
+            return self._batch(tender_ids, progress)
+
+    def _batch(
+        self, tender_ids: Iterable[str] | None, progress: Callable[[int], None] | None
+    ) -> list[TenderRisk]:
+        idx = self.index
+        if tender_ids is None:
+            wanted = list(range(len(idx.tids)))
+        else:
+            wanted = [t for t in map(idx.tids.get, tender_ids) if t is not None]
+        per_tender = self._evidence_by_tender(idx.evidence(), set(wanted))
+        tender, bidder, price, win = idx.columns()
+        table = tender_screens(tender, price, win, len(idx.tids), self.params.min_screen_bids)
+        bidders = self._bidders_by_tender(tender, bidder)
+        names = idx.tids.names
         out: list[TenderRisk] = []
-        chunk = 4096  # screens are scored a chunk at a time: the model evaluates a matrix per call
+        chunk = 4096  # the model evaluates a matrix per call; a chunk bounds the screens kept alive
         for lo in range(0, len(wanted), chunk):
             ids = wanted[lo : lo + chunk]
-            scr = [self._screens(self._bids[t]) for t in ids]
-            risks = self._risks(scr)
-            for tid, s, r in zip(ids, scr, risks, strict=True):
-                out.append(self._result(tid, self._bids[tid], per_tender.get(tid, []), s, r))
+            scr = table.at(ids)
+            risks, contribs = self._score_chunk(scr)
+            for t, s, r, c in zip(ids, scr, risks, contribs, strict=True):
+                out.append(self._result(names[t], bidders[t], per_tender.get(t, []), s, r, c))
             if progress is not None:
                 progress(len(ids))
         return out
 
-    def _risks(self, items: Sequence[TenderScreens | None]) -> list[float | None]:
+    def _bidders_by_tender(self, tender: Any, bidder: Any) -> list[tuple[str, ...]]:
+        """Each tender's distinct bidder ids in the order of their first bid."""
+        order = np.argsort(tender, kind="stable")
+        bounds = np.searchsorted(tender[order], np.arange(len(self.index.tids) + 1)).tolist()
+        names = self.index.cids.names
+        b = [names[f] for f in bidder[order].tolist()]
+        return [tuple(dict.fromkeys(b[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
+
+    def _score_chunk(
+        self, items: Sequence[TenderScreens | None]
+    ) -> tuple[list[float | None], list[list[Contribution]]]:
+        """Risk of each tender with screens, and the screens that raised it where it counts."""
+        risks: list[float | None] = [None] * len(items)
+        contribs: list[list[Contribution]] = [[] for _ in items]
+        at = [i for i, s in enumerate(items) if s is not None]
         present = [s for s in items if s is not None]
         if not present:
-            return [None] * len(items)
-        values = iter(self.model.predict_proba(feature_matrix(present)).tolist())
-        return [next(values) if s is not None else None for s in items]
+            return risks, contribs
+        x = feature_matrix(present)
+        k = self.params.screen_reasons
+        scores, found = score_and_explain(self.model, present, x, k, lambda r: self._screen_part(r) > 0)
+        for i, r, c in zip(at, scores, found, strict=True):
+            risks[i], contribs[i] = r, c
+        return risks, contribs
 
     def _evidence_by_tender(
-        self, evidence: Iterable[Evidence], wanted: set[str]
-    ) -> dict[str, list[Evidence]]:
-        out: dict[str, list[Evidence]] = defaultdict(list)
-        joint_cache: dict[tuple[str, str], list[str]] = {}
+        self, evidence: Iterable[Evidence], wanted: set[int]
+    ) -> dict[int, list[Evidence]]:
+        out: dict[int, list[Evidence]] = defaultdict(list)
+        joint_cache: dict[tuple[str, str], list[int]] = {}
+        cids, names = self.index.cids, self.index.tids.names
         for e in evidence:
             if e.a == e.b:
                 continue
             pair = e.pair
             joint = joint_cache.get(pair)
             if joint is None:
-                ta = self._firm_tenders.get(pair[0], [])
-                tb = set(self._firm_tenders.get(pair[1], []))
-                joint = joint_cache[pair] = [t for t in ta if t in tb]
+                a, b = cids.get(pair[0]), cids.get(pair[1])
+                joint = []
+                if a is not None and b is not None:
+                    joint = sorted(set(self.index.firm_tenders(a)) & set(self.index.firm_tenders(b)))
+                joint_cache[pair] = joint
             if e.kind in _PER_TENDER or dict(e.detail).get("firms") is not None:
                 seen = set(e.tenders)
-                targets = [t for t in joint if t in seen]  # infrastructure / per-tender facts
+                targets = [t for t in joint if names[t] in seen]  # infrastructure / per-tender facts
             else:
                 targets = joint
             for t in targets:
@@ -329,19 +367,23 @@ class Detector:
     def _result(
         self,
         tender_id: str,
-        tb: _TenderBids,
+        tender_bidders: tuple[str, ...],
         evidence: list[Evidence],
         s: TenderScreens | None,
         r: float | None,
+        contributions: Sequence[Contribution],
     ) -> TenderRisk:
         p = self.params
-        bidders = set(tb.bidders)
-        ev = [e for e in evidence if e.a in bidders and e.b in bidders and e.a != e.b]
-        by_pair: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-        for e in ev:
-            by_pair[e.pair].append(e)
-        graph_score = max((score_edge(items).score for items in by_pair.values()), default=0.0)
-        hard = any(e.hard for e in ev)
+        ev: list[Evidence] = []
+        graph_score, hard = 0.0, False
+        if evidence:  # most tenders of a region have none: skip the pair bookkeeping
+            bidders = set(tender_bidders)
+            ev = [e for e in evidence if e.a in bidders and e.b in bidders and e.a != e.b]
+            by_pair: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+            for e in ev:
+                by_pair[e.pair].append(e)
+            graph_score = max((score_edge(items).score for items in by_pair.values()), default=0.0)
+            hard = any(e.hard for e in ev)
         screen_part = self._screen_part(r)
         risk = 1.0 - (1.0 - graph_score) * (1.0 - screen_part)
         if hard:
@@ -354,11 +396,13 @@ class Detector:
         if ev:
             g = graph_from_evidence(ev, self.index.companies)
             groups = tuple(suspect_groups(g, seed=p.seed, min_weight=p.group_min_weight))
-        reasons = [
-            evidence_reason(e) for e in sorted(ev, key=lambda e: (not e.hard, -e.weight, e.kind, e.pair))
-        ]
+        reasons = (
+            [evidence_reason(e) for e in sorted(ev, key=lambda e: (not e.hard, -e.weight, e.kind, e.pair))]
+            if ev
+            else []
+        )
         if s is not None and r is not None and screen_part > 0:
-            reasons.extend(self._screen_reasons(s, r, screen_part))
+            reasons.extend(self._screen_reasons(r, screen_part, contributions))
         return TenderRisk(
             tender_id,
             min(max(risk, 0.0), 1.0),
@@ -366,37 +410,40 @@ class Detector:
             hard,
             graph_score,
             r,
-            tb.bidders,
+            tender_bidders,
             groups,
             tuple(reasons),
             tuple(ev),
         )
 
-    def _screen_reasons(self, s: TenderScreens, r: float, part: float) -> list[Reason]:
-        out = [
-            Reason(
-                "screen.model",
-                False,
-                part,
-                f"报价筛查模型风险评分 {r:.2f}（基于报价分布，仅为统计迹象，需结合其他证据）",
-                f"price-screen model risk {r:.2f} (from the distribution of the bids; a statistical "
-                "indication only, needs corroborating evidence)",
-            )
-        ]
-        raising = [c for c in self.model.contributions(s) if c.log_odds > 0][: self.params.screen_reasons]
+    def _screen_reasons(self, r: float, part: float, contributions: Sequence[Contribution]) -> list[Reason]:
+        zh, en = _model_texts(f"{r:.2f}")
+        out = [Reason("screen.model", False, part, zh, en)]
+        raising = [c for c in contributions if c.log_odds > 0][: self.params.screen_reasons]  # as ranked
         for c in raising:
-            zh = _SCREEN_ZH.get(c.screen, c.screen)
+            key, name, grounds = _screen_reason_parts(c.screen)
             out.append(
                 Reason(
-                    f"screen.{c.screen}",
-                    False,
-                    c.log_odds,
-                    f"{zh} = {c.value:.4g}，提高了风险评分",
-                    c.sentence(),
-                    _SCREEN_GROUNDS.get(c.screen, ()),
+                    key, False, c.log_odds, f"{name} = {c.value:.4g}，提高了风险评分", c.sentence(), grounds
                 )
             )
         return out
+
+
+@functools.cache
+def _model_texts(risk: str) -> tuple[str, str]:
+    """The screen-model reason's texts; shared by every tender with the same rounded risk (the batch
+    explains hundreds of thousands of tenders)."""
+    return (
+        f"报价筛查模型风险评分 {risk}（基于报价分布，仅为统计迹象，需结合其他证据）",
+        f"price-screen model risk {risk} (from the distribution of the bids; a statistical "
+        "indication only, needs corroborating evidence)",
+    )
+
+
+@functools.cache
+def _screen_reason_parts(screen: str) -> tuple[str, str, tuple[str, ...]]:
+    return f"screen.{screen}", SCREEN_NAMES_ZH.get(screen, screen), _SCREEN_GROUNDS.get(screen, ())
 
 
 __all__ = [

@@ -1,8 +1,12 @@
-"""Evidence graph over bidder companies: batch build, incremental per-tender check, groups, JSON view.
+"""Evidence graph over bidder companies: batch build, incremental per-tender check.
 
-Shared attributes are found through inverted indices keyed by the attribute value (value -> firms ->
+Shared attributes are found through an inverted index keyed by the attribute value (value -> firms ->
 tenders), never by comparing companies pairwise. A value used by more firms than the infrastructure
 threshold only links firms that used it in the same tender (see evidence.make_evidence for the rule).
+
+Storage is columnar (collusion.graph_store): bids and (value, firm, tender) observations are numpy
+arrays, ingested a column at a time (collusion.columns), so a region of millions of bids loads in
+seconds and a few hundred MB; only values shared by several firms ever become Python objects.
 """
 
 from __future__ import annotations
@@ -14,22 +18,21 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 
 from collusion import cobidding as cb
 from collusion import similarity as sim
-from collusion.evidence import (
-    SPECS,
-    Evidence,
-    EvidenceKind,
-    Level,
-    make_evidence,
-    score_edge,
-)
+from collusion.bulk import paused_gc
+from collusion.columns import BidColumns
+from collusion.evidence import SPECS, Evidence, EvidenceKind, make_evidence
+from collusion.graph_store import REGISTRY, FirmTenders, Growable, Observations
+from collusion.groups import SuspectGroup, graph_from_evidence, graph_view, suspect_groups
 from collusion.records import BidRecord, CompanyRecord, Interner, TenderRecord
 
 K = EvidenceKind
-REGISTRY = -1  # tender slot for values taken from the company register
 DOC_CHUNK = 20_000  # documents hashed per numpy pass
+INGEST_CHUNK = 1 << 18  # bids turned into observations per pass (bounds the temporary arrays)
+FREEZE_PENDING = 2_000_000  # incremental observations kept unsorted before they are merged in
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +67,27 @@ _KIND = list(EvidenceKind)
 )
 
 
-def _meta_value(bid: BidRecord) -> str:
-    m = bid.doc_meta
-    if m.created is None or not (m.author or m.tool):
-        return ""  # author alone ("Administrator") is far too common to mean anything
-    return f"{m.author} / {m.tool} / {m.created.isoformat(' ', 'seconds')}"
-
-
-def _bid_values(bid: BidRecord) -> list[tuple[int, str]]:
-    out = [(_IP, bid.ip), (_DEV, bid.device), (_BOND, bid.bond_account), (_AGENT, bid.agent)]
-    if bid.doc_meta.created is not None:
-        out.append((_META, _meta_value(bid)))
-    out.extend((_PM, p) for p in bid.project_managers)
-    out.extend((_CONTACT, c) for c in bid.contacts)
-    out.extend((_ERR, e) for e in bid.error_signatures)
-    if bid.line_items:
-        out.extend((_ERR, e) for e in sim.line_item_errors(bid.line_items, bid.price))
-    return out
+# Small int codes: hashing an Enum member calls Python-level __hash__, too slow for millions of bids.
+_KIND = list(EvidenceKind)
+(_IP, _DEV, _BOND, _META, _REP, _SHARE, _CTRL, _AGENT, _PM, _CONTACT, _DOC, _ERR) = (
+    _KIND.index(k)
+    for k in (
+        K.SHARED_IP,
+        K.SHARED_DEVICE,
+        K.SHARED_BOND_ACCOUNT,
+        K.SHARED_DOC_METADATA,
+        K.SHARED_LEGAL_REP,
+        K.SHARED_SHAREHOLDER,
+        K.CONTROL_LINK,
+        K.SHARED_AGENT,
+        K.SHARED_PROJECT_MANAGER,
+        K.SHARED_CONTACT,
+        K.NEAR_IDENTICAL_DOC,
+        K.IDENTICAL_ERROR,
+    )
+)
+I64 = npt.NDArray[np.int64]
+DocRow = tuple[int, int, str, tuple[int, ...]]  # tender, firm, text, precomputed signature
 
 
 def _company_values(c: CompanyRecord) -> list[tuple[int, str]]:
@@ -101,111 +108,189 @@ class GraphIndex:
         self.cids = Interner()
         self.tids = Interner()
         self.tenders: dict[int, TenderRecord] = {}
-        self._vals: dict[tuple[int, str], int] = {}
-        self._val_key: list[tuple[EvidenceKind, str]] = []
-        self._val_firms: list[dict[int, list[int]]] = []  # value -> firm -> tenders (REGISTRY for register)
-        self._firm_vals: list[set[int]] = []
-        self._firm_tenders: list[list[int]] = []
-        self._tender_bidders: dict[int, list[int]] = {}
-        self._tender_winner: dict[int, int] = {}
-        self._b_tender: list[int] = []
-        self._b_bidder: list[int] = []
-        self._b_price: list[float] = []
-        self._b_win: list[bool] = []
-        self._tender_rows: dict[int, list[int]] = {}
+        # Per kind: value -> value id; "" (no value) maps to -1 so lookups need no special case.
+        self._val_ids: list[dict[str, int]] = [{"": -1} for _ in _KIND]
+        self._val_kind: list[int] = []
+        self._val_str: list[str] = []
+        self.obs = Observations()
+        self._ft = FirmTenders()
+        # Bid columns, and per tender its rows (a range, plus rows of later additions) and winner.
+        self._b_tender = Growable(np.int64)
+        self._b_bidder = Growable(np.int64)
+        self._b_price = Growable(np.float64)
+        self._b_win = Growable(np.bool_)
+        self._t_start = Growable(np.int64, -1)
+        self._t_count = Growable(np.int64)
+        self._t_winner = Growable(np.int64, -1)
+        self._more_rows: dict[int, list[int]] = {}
         self._mixed: dict[int, list[tuple[int, int, str]]] = {}
         self.docs = sim.SignatureIndex()
         self.counter = sim.ShingleCounter(self.params.template_min_docs, self.params.template_frac)
-        for c in companies:
-            self.add_company(c)
+        self.add_companies(companies)
+
+    # ---- interning -------------------------------------------------------------------------------
+    def _cids_of(self, names: Sequence[str]) -> I64:
+        before = len(self.cids)
+        out = np.asarray(self.cids.intern_many(names), np.int64)
+        for name in self.cids.names[before:]:
+            self.companies.setdefault(name, CompanyRecord(name))
+        return out
+
+    def _vids(self, code: int, values: Sequence[str]) -> I64:
+        """Value ids of one kind's values ("" -> -1), creating ids for values not seen before."""
+        ids = self._val_ids[code]
+        new = [v for v in dict.fromkeys(values) if v not in ids]
+        if new:
+            base = len(self._val_str)
+            ids.update(zip(new, range(base, base + len(new)), strict=True))
+            self._val_str.extend(new)
+            self._val_kind.extend([code] * len(new))
+            self.obs.new_values(len(new))
+        return np.fromiter(map(ids.__getitem__, values), np.int64, len(values))
+
+    def _tenders_of(self, ids: Sequence[str], records: Mapping[str, TenderRecord | str]) -> I64:
+        """Intern tender ids, keeping the records of new ones (per-tender arrays grow to match)."""
+        before = len(self.tids)
+        out = np.asarray(self.tids.intern_many(ids), np.int64)
+        n = len(self.tids)
+        self._t_start.grow_to(n, -1)
+        self._t_count.grow_to(n, 0)
+        self._t_winner.grow_to(n, -1)
+        for t, tid in enumerate(self.tids.names[before:], start=before):
+            rec = records.get(tid)
+            if isinstance(rec, TenderRecord):
+                self.tenders[t] = rec
+        return out
+
+    def _tender(self, tender: TenderRecord | str) -> int:
+        t = int(self._tenders_of([tender if isinstance(tender, str) else tender.tender_id], {})[0])
+        if not isinstance(tender, str):
+            self.tenders[t] = tender
+        return t
 
     # ---- ingestion -------------------------------------------------------------------------------
-    def _cid(self, company_id: str) -> int:
-        i = self.cids.intern(company_id)
-        if i == len(self._firm_vals):
-            self._firm_vals.append(set())
-            self._firm_tenders.append([])
-            self.companies.setdefault(company_id, CompanyRecord(company_id))
-        return i
-
-    def _note(self, code: int, value: str, firm: int, tender: int) -> None:
-        if not value:
-            return
-        key = (code, value)
-        vid = self._vals.get(key)
-        if vid is None:
-            vid = self._vals[key] = len(self._val_key)
-            self._val_key.append((_KIND[code], value))
-            self._val_firms.append({})
-        firms = self._val_firms[vid]
-        lst = firms.get(firm)
-        if lst is None:
-            firms[firm] = [tender]
-            self._firm_vals[firm].add(vid)
-        elif lst[-1] != tender:
-            lst.append(tender)
-
     def add_company(self, c: CompanyRecord) -> None:
-        i = self._cid(c.company_id)
-        self.companies[c.company_id] = c
-        for code, value in _company_values(c):
-            self._note(code, value, i, REGISTRY)
+        self.add_companies([c])
+
+    def add_companies(self, companies: Iterable[CompanyRecord]) -> None:
+        vals: list[list[str]] = [[] for _ in _KIND]
+        where: list[list[int]] = [[] for _ in _KIND]  # position of each value in note order
+        firms: list[int] = []
+        cs = list(companies)
+        for f, c in zip(self._cids_of([c.company_id for c in cs]).tolist(), cs, strict=True):
+            self.companies[c.company_id] = c
+            for code, value in _company_values(c):
+                vals[code].append(value)
+                where[code].append(len(firms))
+                firms.append(f)
+        vid = np.full(len(firms), -1, np.int64)
+        for code, vs in enumerate(vals):
+            if vs:
+                vid[where[code]] = self._vids(code, vs)
+        self.obs.add(vid, np.asarray(firms, np.int64), np.full(len(firms), REGISTRY, np.int64))
 
     def add_tender(self, tender: TenderRecord | str, bids: Sequence[BidRecord]) -> int:
         """Register one tender with its bids (documents hashed against the region's templates so far)."""
-        t = self._ingest(tender, bids)
-        self._index_docs([(t, b) for b in bids])
-        return t
-
-    def _ingest(self, tender: TenderRecord | str, bids: Sequence[BidRecord]) -> int:
         tid = tender if isinstance(tender, str) else tender.tender_id
-        t = self.tids.intern(tid)
-        if not isinstance(tender, str):
-            self.tenders[t] = tender
-        bidders = self._tender_bidders.setdefault(t, [])
-        for bid in bids:
-            f = self._cid(bid.bidder_id)
-            if f not in bidders:
-                bidders.append(f)
-                self._firm_tenders[f].append(t)
-            self._b_tender.append(t)
-            self._b_bidder.append(f)
-            self._b_price.append(bid.price)
-            self._b_win.append(bid.is_winner)
-            if bid.is_winner:
-                self._tender_winner[t] = f
-            self._tender_rows.setdefault(t, []).append(len(self._b_tender) - 1)
-            for code, value in _bid_values(bid):
-                self._note(code, value, f, t)
-        others = [(b.bidder_id, self.companies[b.bidder_id]) for b in bids]
-        for bid in bids:
-            if bid.doc_text:
-                cand = [(o, c.name, c.credit_code) for o, c in others if o != bid.bidder_id]
-                for other, what in sim.mixed_document_hits(bid.doc_text, cand):
-                    self._mixed.setdefault(t, []).append(
-                        (self.cids.intern(bid.bidder_id), self.cids.intern(other), what)
-                    )
+        t = self._tender(tender)
+        cols = BidColumns.from_records(bids, group=False)
+        self._index_docs(self._ingest(cols, {tid: tender}))
+        if self.obs.n_pending > FREEZE_PENDING:
+            self.freeze()
         return t
 
-    def _index_docs(self, rows: Sequence[tuple[int, BidRecord]], *, counted: bool = False) -> None:
+    def _ingest(self, cols: BidColumns, tenders: Mapping[str, TenderRecord | str]) -> list[DocRow]:
+        """Append bids (grouped by tender); returns the rows with documents, still to be indexed."""
+        n = len(cols)
+        row0 = len(self._b_tender)
+        tcode = self._tenders_of(cols.tender, tenders)
+        lo_run = np.flatnonzero(np.r_[True, tcode[1:] != tcode[:-1]]) if n else np.zeros(0, np.int64)
+        hi_run = np.r_[lo_run[1:], n]
+        start, count = self._t_start.view, self._t_count.view
+        run_t = tcode[lo_run]
+        if np.unique(run_t).size == run_t.size and (start[run_t] < 0).all():  # the usual case
+            start[run_t], count[run_t] = row0 + lo_run, hi_run - lo_run
+        else:
+            for t, lo, hi in zip(run_t.tolist(), lo_run.tolist(), hi_run.tolist(), strict=True):
+                if start[t] < 0:
+                    start[t], count[t] = row0 + lo, hi - lo
+                else:
+                    self._more_rows.setdefault(t, []).extend(range(row0 + lo, row0 + hi))
+        fcode = self._cids_of(cols.bidder)
+        self._b_tender.extend(tcode)
+        self._b_bidder.extend(fcode)
+        self._b_price.extend(cols.price)
+        self._b_win.extend(cols.winner)
+        for r in np.flatnonzero(cols.winner).tolist():  # in row order: the last winner of a tender stays
+            self._t_winner.view[tcode[r]] = fcode[r]
+        for lo in range(0, n, INGEST_CHUNK):
+            self._observe(cols, tcode, fcode, lo, min(n, lo + INGEST_CHUNK))
+        return self._documents(cols, tcode, fcode)
+
+    def _observe(self, cols: BidColumns, tcode: I64, fcode: I64, lo: int, hi: int) -> None:
+        """Note the attribute values of bids lo..hi, bid by bid in a fixed slot order (the note order)."""
+        pm, ct, er = cols.project_managers, cols.contacts, cols.errors
+        pm_lo, ct_lo, er_lo = (int(m.counts[:lo].sum()) for m in (pm, ct, er))
+        npm, nct, ner = pm.counts[lo:hi], ct.counts[lo:hi], er.counts[lo:hi]
+        slots = 5 + int((npm + nct + ner).max(initial=0))
+        grid = np.full((hi - lo, slots), -1, np.int64)
+        for j, (code, col) in enumerate(
+            (
+                (_IP, cols.ip),
+                (_DEV, cols.device),
+                (_BOND, cols.bond),
+                (_AGENT, cols.agent),
+                (_META, cols.meta),
+            )
+        ):
+            grid[:, j] = self._vids(code, col[lo:hi])
+        before = np.zeros(hi - lo, np.int64)  # list slots already used in each bid
+        for code, m, counts, first in (
+            (_PM, pm, npm, pm_lo),
+            (_CONTACT, ct, nct, ct_lo),
+            (_ERR, er, ner, er_lo),
+        ):
+            k = int(counts.sum())
+            if k:
+                rows = np.repeat(np.arange(hi - lo), counts)
+                within = np.arange(k) - np.repeat(np.cumsum(counts) - counts, counts)
+                grid[rows, 5 + before[rows] + within] = self._vids(code, m.values[first : first + k])
+            before += counts
+        self.obs.add(grid.ravel(), np.repeat(fcode[lo:hi], slots), np.repeat(tcode[lo:hi], slots))
+
+    def _documents(self, cols: BidColumns, tcode: I64, fcode: I64) -> list[DocRow]:
+        """Mixed-up documents (a bid naming another bidder of its tender) and the rows to hash."""
+        if cols.doc_text is None or cols.doc_signature is None:
+            return []
+        texts, sigs = cols.doc_text, cols.doc_signature
+        rows: list[DocRow] = []
+        for _, lo, hi in cols.runs():
+            if not any(texts[lo:hi]) and not any(sigs[lo:hi]):
+                continue
+            t = int(tcode[lo])
+            others = [(cols.bidder[i], self.companies[cols.bidder[i]]) for i in range(lo, hi)]
+            for i in range(lo, hi):
+                if texts[i]:
+                    cand = [(o, c.name, c.credit_code) for o, c in others if o != cols.bidder[i]]
+                    for other, what in sim.mixed_document_hits(texts[i], cand):
+                        self._mixed.setdefault(t, []).append((int(fcode[i]), self.cids.intern(other), what))
+                if texts[i] or sigs[i]:
+                    rows.append((t, int(fcode[i]), texts[i], sigs[i]))
+        return rows
+
+    def _index_docs(self, rows: Sequence[DocRow], *, counted: bool = False) -> None:
         """Hash documents in chunks (bounded memory); `counted`: the template counter already saw them."""
-        given = [(t, b) for t, b in rows if b.doc_signature and not b.doc_text]
+        given = [(t, f, sig) for t, f, text, sig in rows if sig and not text]
         if given:
-            sig = np.array([b.doc_signature for _, b in given], dtype=np.uint32)
-            self.docs.add(sig, (self.cids.intern(b.bidder_id) for _, b in given), (t for t, _ in given))
-        texts = [(t, b) for t, b in rows if b.doc_text]
+            sig = np.array([s for _, _, s in given], dtype=np.uint32)
+            self.docs.add(sig, (f for _, f, _ in given), (t for t, _, _ in given))
+        texts = [(t, f, text) for t, f, text, _ in rows if text]
         for lo in range(0, len(texts), DOC_CHUNK):
             chunk = texts[lo : lo + DOC_CHUNK]
-            ttext = [self.tenders[t].doc_text if t in self.tenders else "" for t, _ in chunk]
-            batch = sim.doc_signatures(
-                [b.doc_text for _, b in chunk], self.counter, ttext, update=not counted
-            )
+            ttext = [self.tenders[t].doc_text if t in self.tenders else "" for t, _, _ in chunk]
+            batch = sim.doc_signatures([x for _, _, x in chunk], self.counter, ttext, update=not counted)
             keep = np.flatnonzero(batch.comparable).tolist()
-            self.docs.add(
-                batch.sig[keep],
-                (self.cids.intern(chunk[i][1].bidder_id) for i in keep),
-                (chunk[i][0] for i in keep),
-            )
+            self.docs.add(batch.sig[keep], (chunk[i][1] for i in keep), (chunk[i][0] for i in keep))
 
     @classmethod
     def from_records(
@@ -216,21 +301,66 @@ class GraphIndex:
         params: GraphParams | None = None,
     ) -> GraphIndex:
         """Batch load: documents are hashed in one pass after the template counts cover the whole region."""
-        idx = cls(companies, params)
-        trec = {t.tender_id: t for t in tenders}
-        by_tender: dict[str, list[BidRecord]] = defaultdict(list)
-        for b in bids:
-            by_tender[b.tender_id].append(b)
-        rows: list[tuple[int, BidRecord]] = []
-        for tid, tb in by_tender.items():
-            t = idx._ingest(trec.get(tid, tid), tb)
-            rows.extend((t, b) for b in tb if b.doc_text or b.doc_signature)
-        texts = [b.doc_text for _, b in rows if b.doc_text]
-        for lo in range(0, len(texts), DOC_CHUNK):  # pass 1: region-wide template counts
-            h, _ = sim.shingle_hashes(texts[lo : lo + DOC_CHUNK])
-            idx.counter.add(h, len(texts[lo : lo + DOC_CHUNK]))
-        idx._index_docs(rows, counted=True)
+        with paused_gc():
+            cols = BidColumns.from_records(list(bids))
+        return cls.from_columns(companies, cols, tenders, params)
+
+    @classmethod
+    def from_columns(
+        cls,
+        companies: Iterable[CompanyRecord],
+        bids: BidColumns,
+        tenders: Iterable[TenderRecord] = (),
+        params: GraphParams | None = None,
+    ) -> GraphIndex:
+        """Batch load of bids already in columns (grouped by tender)."""
+        with paused_gc():
+            idx = cls(companies, params)
+            rows = idx._ingest(bids, {t.tender_id: t for t in tenders})
+            texts = [text for _, _, text, _ in rows if text]
+            for lo in range(0, len(texts), DOC_CHUNK):  # pass 1: region-wide template counts
+                h, _ = sim.shingle_hashes(texts[lo : lo + DOC_CHUNK])
+                idx.counter.add(h, len(texts[lo : lo + DOC_CHUNK]))
+            idx._index_docs(rows, counted=True)
+            idx.freeze()
         return idx
+
+    def freeze(self) -> None:
+        """Sort everything noted so far into the indices (queries stay correct without it, just slower)."""
+        n_firms = len(self.cids)
+        self.obs.freeze(n_firms)
+        self._ft.freeze(self._b_bidder.view, self._b_tender.view, n_firms)
+
+    # ---- per tender and per firm -----------------------------------------------------------------
+    def tender_rows(self, t: int) -> I64:
+        """Bid rows of a tender, in the order they were added."""
+        s = int(self._t_start.view[t])
+        rows = np.arange(s, s + int(self._t_count.view[t])) if s >= 0 else np.zeros(0, np.int64)
+        more = self._more_rows.get(t)
+        return np.concatenate([rows, np.asarray(more, np.int64)]) if more else rows
+
+    def tender_bidders(self, t: int) -> list[int]:
+        """Distinct bidders of a tender in the order of their first bid."""
+        return list(dict.fromkeys(self._b_bidder.view[self.tender_rows(t)].tolist()))
+
+    def firm_tenders(self, f: int) -> list[int]:
+        """Distinct tenders a firm bid in (ascending, i.e. in the order they were added)."""
+        return self._ft.of(f, self._b_bidder.view, self._b_tender.view)
+
+    def columns(self) -> tuple[cb.I64, cb.I64, cb.F64, cb.B]:
+        """All bids: tender, bidder, price, winner flag (views; do not modify)."""
+        return self._b_tender.view, self._b_bidder.view, self._b_price.view, self._b_win.view
+
+    @property
+    def tender_winners(self) -> I64:
+        """Winning firm per tender (-1: none flagged)."""
+        return self._t_winner.view
+
+    def _n_bids(self) -> cb.I64:
+        return self._ft.counts(self._b_bidder.view, self._b_tender.view, len(self.cids))
+
+    def _joint(self, x: int, y: int) -> list[int]:
+        return sorted(set(self.firm_tenders(x)) & set(self.firm_tenders(y)))
 
     # ---- evidence helpers ------------------------------------------------------------------------
     def _name(self, f: int) -> str:
@@ -239,10 +369,8 @@ class GraphIndex:
     def _tnames(self, ts: Iterable[int]) -> list[str]:
         return [self.tids.names[t] for t in ts if t >= 0]
 
-    def _attr_evidence(self, vid: int, x: int, y: int, tenders: Iterable[int] | None = None) -> Evidence:
-        kind, value = self._val_key[vid]
-        firms = self._val_firms[vid]
-        ts = tenders if tenders is not None else (*firms.get(x, ()), *firms.get(y, ()))
+    def _attr_evidence(self, vid: int, x: int, y: int, tenders: Iterable[int], n_firms: int) -> Evidence:
+        kind, value = _KIND[self._val_kind[vid]], self._val_str[vid]
         detail: dict[str, object] = {}
         weight = None
         if kind is K.SHARED_SHAREHOLDER:
@@ -255,9 +383,9 @@ class GraphIndex:
             self._name(x),
             self._name(y),
             value,
-            self._tnames(ts),
+            self._tnames(tenders),
             detail,
-            firms=len(firms),
+            firms=n_firms,
             nat_threshold=self.params.nat_threshold,
             weight=weight,
         )
@@ -274,31 +402,34 @@ class GraphIndex:
                 return make_evidence(K.CONTROL_LINK, parent.company_id, child.company_id, how, ordered=True)
         return None
 
-    def _popular(self, vid: int) -> bool:
-        kind, _ = self._val_key[vid]
-        n = len(self._val_firms[vid])
-        return n > self.params.enum_cap or (SPECS[kind].demotable and n > self.params.nat_threshold)
+    def _popular(self, vid: int, n_firms: int) -> bool:
+        kind = _KIND[self._val_kind[vid]]
+        return n_firms > self.params.enum_cap or (
+            SPECS[kind].demotable and n_firms > self.params.nat_threshold
+        )
 
     # ---- batch -----------------------------------------------------------------------------------
     def evidence(self) -> list[Evidence]:
         """All evidence in the region (batch)."""
+        if self.obs.n_pending:
+            self.freeze()
         out: list[Evidence] = []
-        for vid, firms in enumerate(self._val_firms):
-            if len(firms) < 2:
-                continue
-            if not self._popular(vid):
+        for vid in self.obs.shared_values(2).tolist():
+            firms = self.obs.firm_tenders(vid)
+            n = len(firms)
+            if not self._popular(vid, n):
                 for x, y in itertools.combinations(sorted(firms), 2):
-                    out.append(self._attr_evidence(vid, x, y))
+                    out.append(self._attr_evidence(vid, x, y, (*firms[x], *firms[y]), n))
                 continue
             by_t: dict[int, list[int]] = defaultdict(list)
             for f, ts in firms.items():
-                for t in self._firm_tenders[f] if REGISTRY in ts else ts:
+                for t in self.firm_tenders(f) if REGISTRY in ts else ts:
                     by_t[t].append(f)
             pairs: dict[tuple[int, int], list[int]] = defaultdict(list)
             for t, fs in by_t.items():
                 for x, y in itertools.combinations(sorted(set(fs)), 2):
                     pairs[(x, y)].append(t)
-            out.extend(self._attr_evidence(vid, x, y, ts) for (x, y), ts in pairs.items())
+            out.extend(self._attr_evidence(vid, x, y, ts, n) for (x, y), ts in pairs.items())
         out.extend(self._control_batch())
         out.extend(self._cobid_batch())
         out.extend(self._docs_batch())
@@ -317,20 +448,9 @@ class GraphIndex:
                     out.append(e)
         return out
 
-    def _columns(self) -> tuple[cb.I64, cb.I64, cb.F64, cb.B]:
-        return (
-            np.asarray(self._b_tender, np.int64),
-            np.asarray(self._b_bidder, np.int64),
-            np.asarray(self._b_price, np.float64),
-            np.asarray(self._b_win, np.bool_),
-        )
-
-    def _n_bids(self) -> cb.I64:
-        return np.fromiter((len(ts) for ts in self._firm_tenders), np.int64, count=len(self._firm_tenders))
-
     def _cobid_batch(self) -> list[Evidence]:
         p = self.params.cobid
-        tender, bidder, price, win = self._columns()
+        tender, bidder, price, win = self.columns()
         stats = cb.pair_stats(tender, bidder, win, p.max_tender_size)
         n = self._n_bids()
         out: list[Evidence] = []
@@ -344,12 +464,10 @@ class GraphIndex:
         out.extend(self._step_evidence(cb.price_steps(tender, bidder, price, p)))
         return out
 
-    def _joint(self, x: int, y: int) -> list[int]:
-        return sorted(set(self._firm_tenders[x]) & set(self._firm_tenders[y]))
-
     def _cover_evidence(self, winner: int, loser: int) -> Evidence:
         joint = self._joint(winner, loser)
-        wins = sum(1 for t in joint if self._tender_winner.get(t) == winner)
+        won = self._t_winner.view
+        wins = sum(1 for t in joint if won[t] == winner)
         return make_evidence(
             K.COVER_BIDDING,
             self._name(winner),
@@ -427,14 +545,19 @@ class GraphIndex:
         t = self.tids.get(tender_id)
         if t is None:
             raise KeyError(tender_id)
-        bidders = sorted(self._tender_bidders.get(t, []))
+        bidders = sorted(self.tender_bidders(t))
+        vals = {b: self.obs.firm_values(b) for b in bidders}
+        first = self.obs.first_seq.view
         out: list[Evidence] = []
         for x, y in itertools.combinations(bidders, 2):
-            for vid in sorted(self._firm_vals[x] & self._firm_vals[y]):
-                ts = None
-                if self._popular(vid):
-                    ts = [t]  # infrastructure: only this tender links them
-                out.append(self._attr_evidence(vid, x, y, ts))
+            for vid in sorted(vals[x] & vals[y], key=first.__getitem__):
+                n = self.obs.n_firms(vid)
+                if self._popular(vid, n):
+                    ts: Sequence[int] = [t]  # infrastructure: only this tender links them
+                else:
+                    firms = self.obs.firm_tenders(vid)
+                    ts = (*firms.get(x, ()), *firms.get(y, ()))
+                out.append(self._attr_evidence(vid, x, y, ts, n))
             if (e := self._control(x, y)) is not None:
                 out.append(e)
         out.extend(self._cobid_check(bidders))
@@ -444,22 +567,23 @@ class GraphIndex:
         return out
 
     def _step_check(self, t: int) -> list[Evidence]:
-        rows = self._tender_rows.get(t, [])
-        tender = np.full(len(rows), t, np.int64)
-        bidder = np.fromiter((self._b_bidder[r] for r in rows), np.int64, count=len(rows))
-        price = np.fromiter((self._b_price[r] for r in rows), np.float64, count=len(rows))
+        rows = self.tender_rows(t)
+        tender = np.full(rows.size, t, np.int64)
+        bidder, price = self._b_bidder.view[rows], self._b_price.view[rows]
         return self._step_evidence(cb.price_steps(tender, bidder, price, self.params.cobid))
 
     def _cobid_check(self, bidders: list[int]) -> list[Evidence]:
         p = self.params.cobid
         out: list[Evidence] = []
         freq: list[tuple[int, int]] = []
+        won = self._t_winner.view
+        ftenders = {b: self.firm_tenders(b) for b in bidders}
         for x, y in itertools.combinations(bidders, 2):
-            joint = self._joint(x, y)
+            joint = sorted(set(ftenders[x]) & set(ftenders[y]))
             co = np.array([len(joint)])
-            nx_, ny_ = np.array([len(self._firm_tenders[x])]), np.array([len(self._firm_tenders[y])])
-            wx = np.array([sum(1 for t in joint if self._tender_winner.get(t) == x)])
-            wy = np.array([sum(1 for t in joint if self._tender_winner.get(t) == y)])
+            nx_, ny_ = np.array([len(ftenders[x])]), np.array([len(ftenders[y])])
+            wx = np.array([sum(1 for t in joint if won[t] == x)])
+            wy = np.array([sum(1 for t in joint if won[t] == y)])
             x_cov, y_cov = cb.cover(co, nx_, ny_, wx, wy, p)
             if x_cov[0]:
                 out.append(self._cover_evidence(y, x))
@@ -487,12 +611,12 @@ class GraphIndex:
                 continue
             count: dict[int, int] = defaultdict(int)
             for m in members:
-                for tt in self._firm_tenders[m]:
+                for tt in ftenders[m]:
                     count[tt] += 1
             joint_t = sorted(tt for tt, c in count.items() if c >= 2)
             wins = {m: 0 for m in members}
             for tt in joint_t:
-                w = self._tender_winner.get(tt)
+                w = int(won[tt])
                 if w in wins:
                     wins[w] += 1
             if cb.is_rotation(len(joint_t), wins, len(members), p):
@@ -523,123 +647,6 @@ def build_graph(
 ) -> nx.Graph:
     """Batch: the evidence graph of a whole region."""
     return GraphIndex.from_records(companies, bids, tenders, params).graph()
-
-
-def graph_from_evidence(
-    evidence: Iterable[Evidence], companies: Mapping[str, CompanyRecord] | None = None
-) -> nx.Graph:
-    """Nodes = companies with evidence; one edge per pair carrying its items, score, level and kinds."""
-    by_pair: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    for e in evidence:
-        if e.a != e.b:
-            by_pair[e.pair].append(e)
-    g = nx.Graph()
-    for (a, b), items in by_pair.items():
-        s = score_edge(items)
-        g.add_edge(a, b, evidence=items, weight=s.score, level=s.level, hard=s.hard, kinds=list(s.kinds))
-    for n in g.nodes:
-        c = (companies or {}).get(n)
-        g.nodes[n]["name"] = c.name if c else ""
-        g.nodes[n]["credit_code"] = c.credit_code if c else ""
-    return g
-
-
-@dataclass(frozen=True, slots=True)
-class SuspectGroup:
-    group_id: int
-    members: tuple[str, ...]
-    level: Level
-    hard: bool
-    score: float  # strongest internal edge
-    kinds: tuple[EvidenceKind, ...]
-
-
-_RANK = {Level.HIGH: 2, Level.MEDIUM: 1, Level.LOW: 0}
-
-
-def suspect_groups(g: nx.Graph, *, seed: int = 0, min_weight: float = 0.3) -> list[SuspectGroup]:
-    """Louvain communities (seeded) over edges of at least min_weight; a hard-evidence component is never
-    split across groups (communities touching one are merged)."""
-    h = nx.Graph()
-    h.add_edges_from((a, b, d) for a, b, d in g.edges(data=True) if d["hard"] or d["weight"] >= min_weight)
-    if h.number_of_edges() == 0:
-        return []
-    comms = nx.community.louvain_communities(h, weight="weight", seed=seed)
-    owner = {n: i for i, c in enumerate(comms) for n in c}
-    root = list(range(len(comms)))
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            root[i] = root[root[i]]
-            i = root[i]
-        return i
-
-    for a, b, d in h.edges(data=True):
-        if d["hard"]:
-            root[find(owner[a])] = find(owner[b])
-    merged: dict[int, set[str]] = defaultdict(set)
-    for n, i in owner.items():
-        merged[find(i)].add(n)
-    out: list[SuspectGroup] = []
-    for members in merged.values():
-        if len(members) < 2:
-            continue
-        edges = [d for _, _, d in h.subgraph(members).edges(data=True)]
-        if not edges:
-            continue
-        level = max((d["level"] for d in edges), key=_RANK.__getitem__)
-        kinds = sorted({k for d in edges for k in d["kinds"]})
-        out.append(
-            SuspectGroup(
-                0,
-                tuple(sorted(members)),
-                level,
-                any(d["hard"] for d in edges),
-                max(d["weight"] for d in edges),
-                tuple(kinds),
-            )
-        )
-    out.sort(key=lambda s: (-_RANK[s.level], -s.score, -len(s.members), s.members))
-    return [SuspectGroup(i + 1, s.members, s.level, s.hard, s.score, s.kinds) for i, s in enumerate(out)]
-
-
-def graph_view(g: nx.Graph, groups: Sequence[SuspectGroup] | None = None) -> dict[str, object]:
-    """JSON-able view for the web UI: nodes, edges with their evidence (explained), groups."""
-    group_of = {m: s.group_id for s in groups or () for m in s.members}
-    nodes = [
-        {
-            "id": n,
-            "name": d.get("name", ""),
-            "credit_code": d.get("credit_code", ""),
-            "group": group_of.get(n),
-            "degree": g.degree(n),
-        }
-        for n, d in sorted(g.nodes(data=True))
-    ]
-    edges = [
-        {
-            "source": a,
-            "target": b,
-            "weight": round(d["weight"], 4),
-            "level": d["level"].value,
-            "hard": d["hard"],
-            "kinds": [k.value for k in d["kinds"]],
-            "evidence": [e.to_json() for e in d["evidence"]],
-        }
-        for a, b, d in sorted(g.edges(data=True), key=lambda x: (x[0], x[1]))
-    ]
-    gs = [
-        {
-            "id": s.group_id,
-            "members": list(s.members),
-            "level": s.level.value,
-            "hard": s.hard,
-            "score": round(s.score, 4),
-            "kinds": [k.value for k in s.kinds],
-        }
-        for s in groups or ()
-    ]
-    return {"nodes": nodes, "edges": edges, "groups": gs}
 
 
 __all__ = [

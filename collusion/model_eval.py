@@ -9,8 +9,10 @@ Two protocols, both split by tender (one row per tender, so no tender is ever on
   leaving each training market out in turn for the variants that say so), scored on a market that
   neither the fit nor the selection has seen.
 
-Market-level statistics, if a variant used them, would have to be computed without labels and in the
-same way under both protocols; the shipped variant uses none.
+Market-level statistics are computed without labels and in the same way under both protocols: the
+bidder-network features (``collusion.market_features``) of a tender are computed once per market from
+the bidder ids and winners of all its other tenders, as the platform computes them from a region's
+history.  The shipped variant reads none of them.
 
 Metrics per market: ROC-AUC, PR-AUC (average precision, to be read against the prevalence) and
 balanced accuracy at risk >= 0.5 (the model is trained with balanced class weights).
@@ -27,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from collusion import datasets
+from collusion.market_features import network_features
 from collusion.screen_model import (
     SEED,
     SHIPPED_VARIANT,
@@ -70,7 +73,9 @@ class Metrics:
 
 
 def market_arrays(tenders: Sequence[datasets.Tender]) -> MarketArrays:
-    x = feature_matrix([screens(t.prices, t.winner_index) for t in tenders])
+    """Feature rows of one market; the network columns come from the market's own history."""
+    net = network_features([t.bidders for t in tenders], [t.winner_index for t in tenders])
+    x = feature_matrix([screens(t.prices, t.winner_index) for t in tenders], net)
     y = np.array([int(t.collusive) for t in tenders], dtype=np.int64)
     return MarketArrays(x, y, tuple(t.tender_id for t in tenders))
 
@@ -87,9 +92,9 @@ def metrics(y: NDArray[np.int64], risk: NDArray[np.float64]) -> Metrics:
     )
 
 
-def _predict(clf: Any, x: NDArray[np.float64], name: str) -> NDArray[np.float64]:
+def _predict(clf: Any, info: dict[str, Any], x: NDArray[np.float64], name: str) -> NDArray[np.float64]:
     # Score with the exported JSON model, i.e. exactly what ships, not with the sklearn object.
-    return ScreenModel(export(clf, {}, name)).predict_proba(x)
+    return ScreenModel(export(clf, {}, name, info["features"])).predict_proba(x)
 
 
 def grouped_cv(
@@ -106,8 +111,8 @@ def grouped_cv(
     groups = np.zeros(len(arrays.y), dtype=np.int64)
     folds = StratifiedGroupKFold(OUTER_FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(arrays.x, arrays.y, groups=list(arrays.tender_ids)):
-        clf, _ = fit_selected(arrays.x[train], arrays.y[train], groups[train], name, seed, tick)
-        risk[test] = _predict(clf, arrays.x[test], name)
+        clf, info = fit_selected(arrays.x[train], arrays.y[train], groups[train], name, seed, tick)
+        risk[test] = _predict(clf, info, arrays.x[test], name)
     return metrics(arrays.y, risk)
 
 
@@ -127,8 +132,8 @@ def leave_one_market_out(
 ) -> Metrics:
     """Fitted on every market but ``market`` (selection included), scored on ``market``."""
     x, y, g = _stack([a for m, a in data.items() if m != market])
-    clf, _ = fit_selected(x, y, g, name, seed, tick)
-    return metrics(data[market].y, _predict(clf, data[market].x, name))
+    clf, info = fit_selected(x, y, g, name, seed, tick)
+    return metrics(data[market].y, _predict(clf, info, data[market].x, name))
 
 
 def evaluation_fits(markets: int, name: str = SHIPPED_VARIANT) -> int:
@@ -166,6 +171,7 @@ def train_document(
     data = load_arrays(d)
     x, y, g = _stack(list(data.values()))
     clf, info = fit_selected(x, y, g, SHIPPED_VARIANT, seed, tick)
+    features = info.pop("features")  # the document lists them at the top level
     extra = {
         "seed": seed,
         "hyperparameters": info,
@@ -178,7 +184,7 @@ def train_document(
         },
         "library_versions": library_versions(),
     }
-    return export(clf, extra, SHIPPED_VARIANT)
+    return export(clf, extra, SHIPPED_VARIANT, features)
 
 
 def _f(v: float) -> str:

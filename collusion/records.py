@@ -6,6 +6,7 @@ The lead maps database rows onto these; everything downstream interns the string
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -101,6 +102,14 @@ class Interner:
             self._ids[name] = i
             self.names.append(name)
         return i
+
+    def intern_many(self, names: Sequence[str]) -> list[int]:
+        """``[self.intern(n) for n in names]`` at C speed (dict and map instead of a method call each)."""
+        ids = self._ids
+        new = [n for n in dict.fromkeys(names) if n not in ids]
+        ids.update(zip(new, range(len(self.names), len(self.names) + len(new)), strict=True))
+        self.names.extend(new)
+        return list(map(ids.__getitem__, names))
 
     def get(self, name: str) -> int | None:
         return self._ids.get(name)

@@ -5,9 +5,11 @@ The shipped variant (see ``VARIANTS`` and docs/collusion-model.md) uses scikit-l
 ``HistGradientBoostingClassifier`` with monotone constraints where the bid-rigging literature fixes the
 direction of a screen (cover bids close together and above a gap to the designated winner), and no
 bid count: the direction of the bid count flips between the labelled markets, so it does not transfer.
-The shipped model is plain JSON: the trees are exported node by node and evaluated here with numpy,
-so loading never runs pickle.  ``risk`` is a ranking score trained with balanced class weights
-(0.5 = as likely collusive as not under an even prior), not a calibrated probability.
+Variants not shipped also read the bidder-network features of ``collusion.market_features`` (they
+may be NaN; see ``feature_matrix``).  The shipped model is plain JSON: the trees are exported node by
+node and evaluated here with numpy, so loading never runs pickle.  ``risk`` is a ranking score
+trained with balanced class weights (0.5 = as likely collusive as not under an even prior), not a
+calibrated probability.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from collusion.market_features import NETWORK_FEATURES, NETWORK_MEANINGS, NETWORK_NAMES_ZH
 from collusion.screens import SCREEN_MEANINGS, TenderScreens
 
 FORMAT = "tenderhall-screen-model"
 #: 1: GradientBoostingClassifier trees read float32 inputs; 2: adds ``input_dtype`` (HistGradientBoosting
-#: reads float64) and the rank screens.  Version-1 files still load.
-FORMAT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+#: reads float64) and the rank screens; 3: adds the bidder-network features, which may be missing (NaN),
+#: and each tree's ``missing_left``.  Older files still load.
+FORMAT_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)
 SEED = 20240611
 
 #: Model inputs: (feature name, screen it comes from).  Dispersion screens are log-transformed so the
@@ -64,6 +68,9 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("mad_ratio", "mad_ratio"),
     ("winner_rank", "winner_rank"),
     ("log_cv_sqrt_n", "cv"),
+    # Bidder-network features (collusion.market_features): need the region's history and bidder ids;
+    # NaN when absent.  Appended last so older model files keep their column indices.
+    *((f, f) for f in NETWORK_FEATURES),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _ in FEATURES)
 FEATURE_SOURCES: dict[str, str] = dict(FEATURES)
@@ -90,6 +97,51 @@ THEORY_SIGNS: dict[str, int] = {
     "log_cv_sqrt_n": -1,
 }
 THEORY_FEATURES: tuple[str, ...] = tuple(f for f in FEATURE_NAMES if f in THEORY_SIGNS)
+SCREEN_FEATURES: tuple[str, ...] = tuple(f for f in FEATURE_NAMES if f not in NETWORK_FEATURES)
+
+#: Directions tried for the network features in ``hgb-theory-net-mono`` (not shipped): a closed group
+#: of firms that meet often and exclusively and share the wins evenly (bid rotation) is a cartel
+#: pattern; many distinct opponents is the competitive one.
+NETWORK_SIGNS: dict[str, int] = {
+    "pair_repeat_share": 1,
+    "pair_affinity": 1,
+    "log_pair_cobids": 1,
+    "group_closure": 1,
+    "group_win_entropy": 1,
+    "opp_distinct_ratio": -1,
+}
+
+#: Chinese name of every screen and network feature, for explanations (``Contribution.sentence_zh``).
+SCREEN_NAMES_ZH: dict[str, str] = {
+    "n_bids": "投标数量",
+    "cv": "报价变异系数",
+    "spread": "报价极差率",
+    "diffp": "最低两家报价差率",
+    "rd": "最低两家报价相对距离",
+    "gap_share": "最低两家报价差占报价区间比例",
+    "kurtosis": "报价峰度",
+    "skewness": "报价偏度",
+    "ks_uniform": "报价分布与均匀分布的差异",
+    "step_cv": "相邻报价差的变异系数（等差）",
+    "ratio_cv": "相邻报价比的变异系数（等比）",
+    "equal_steps": "报价呈等差排列",
+    "equal_ratios": "报价呈等比排列",
+    "identical_share": "报价相同的投标占比",
+    "cluster_above_winner": "紧贴中标价之上的投标占比",
+    "losing_cv": "未中标报价的变异系数",
+    "winner_z": "中标价低于平均报价的标准差倍数",
+    "lowest_z": "最低报价低于平均报价的标准差倍数",
+    "gap_ratio": "最低两家报价差与平均相邻报价差之比",
+    "second_gap_share": "第二、第三低报价差占报价区间比例",
+    "top_gap_share": "最高两家报价差占报价区间比例",
+    "max_gap_share": "最大相邻报价差占报价区间比例",
+    "median_gap_ratio": "相邻报价差中位数与平均值之比",
+    "upper_half_share": "高于区间中点的报价占比",
+    "mad_ratio": "报价平均绝对偏差与标准差之比",
+    "winner_rank": "低于中标价的其他报价占比",
+    **NETWORK_NAMES_ZH,
+}
+FEATURE_MEANINGS: dict[str, str] = {**SCREEN_MEANINGS, **NETWORK_MEANINGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +157,8 @@ class Variant:
     #: data has at least three markets, else as "kfold".
     selection: Literal["kfold", "lomo"]
     description: str
+    #: Also apply ``NETWORK_SIGNS`` (with ``monotone``).
+    network_monotone: bool = False
 
 
 _FULL15 = FEATURE_NAMES[:15]
@@ -118,7 +172,7 @@ _TRANSFER8 = (
     "identical_share",
     "cluster_above_winner",
 )
-_NO_N = tuple(f for f in FEATURE_NAMES if f != "log_n_bids")
+_NO_N = tuple(f for f in SCREEN_FEATURES if f != "log_n_bids")
 
 #: Variants in the model card's table, in the order tried.  The shipped one was chosen by the rule
 #: declared in docs/collusion-model.md: best mean leave-one-market-out ROC-AUC among the variants whose
@@ -126,13 +180,24 @@ _NO_N = tuple(f for f in FEATURE_NAMES if f != "log_n_bids")
 VARIANTS: dict[str, Variant] = {
     "gbt-full": Variant("gbt", _FULL15, False, "kfold", "previous shipped model: 15 screens, boosted trees"),
     "gbt-transfer": Variant("gbt", _TRANSFER8, False, "kfold", "8 screens with a theory direction, no n"),
-    "hgb-all": Variant("hgb", FEATURE_NAMES, False, "kfold", "all 27 features, unconstrained"),
-    "hgb-all-mono": Variant("hgb", FEATURE_NAMES, True, "lomo", "all 27, theory-monotone, n free"),
+    "hgb-all": Variant("hgb", SCREEN_FEATURES, False, "kfold", "all 27 features, unconstrained"),
+    "hgb-all-mono": Variant("hgb", SCREEN_FEATURES, True, "lomo", "all 27, theory-monotone, n free"),
     "hgb-theory-n-mono": Variant(
         "hgb", ("log_n_bids", *THEORY_FEATURES), True, "lomo", "14 theory screens monotone, n free"
     ),
     "hgb-non-mono": Variant("hgb", _NO_N, True, "lomo", "26 features without n, theory-monotone"),
     "hgb-theory-mono": Variant("hgb", THEORY_FEATURES, True, "lomo", "14 theory screens, monotone, no n"),
+    "hgb-theory-net": Variant(
+        "hgb", (*THEORY_FEATURES, *NETWORK_FEATURES), True, "lomo", "14 theory screens monotone + 13 network"
+    ),
+    "hgb-theory-net-mono": Variant(
+        "hgb",
+        (*THEORY_FEATURES, *NETWORK_SIGNS),
+        True,
+        "lomo",
+        "14 theory screens + 6 network features, all monotone",
+        network_monotone=True,
+    ),
 }
 SHIPPED_VARIANT = "hgb-theory-mono"
 
@@ -141,14 +206,21 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {name: v.features for name, v in VARI
 SHIPPED_FEATURE_SET = SHIPPED_VARIANT
 
 
+def _signs(v: Variant) -> dict[str, int]:
+    """Monotone constraint of each feature of ``v`` (0 = free)."""
+    signs = {**THEORY_SIGNS, **(NETWORK_SIGNS if v.network_monotone else {})}
+    return {f: signs.get(f, 0) if v.monotone else 0 for f in v.features}
+
+
 def variant(name: str) -> Variant:
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
     return VARIANTS[name]
 
 
-def columns(name: str) -> list[int]:
-    return [FEATURE_NAMES.index(f) for f in variant(name).features]
+def columns(name: str, features: Sequence[str] | None = None) -> list[int]:
+    """Columns of ``feature_matrix`` read by variant ``name`` (or by the given subset of its features)."""
+    return [FEATURE_NAMES.index(f) for f in (variant(name).features if features is None else features)]
 
 
 _LOG_FLOOR = 1e-4  # keeps log finite for zero dispersion (single bid, identical bids)
@@ -189,8 +261,18 @@ def feature_vector(s: TenderScreens) -> list[float]:
     ]
 
 
-def feature_matrix(items: Sequence[TenderScreens]) -> FloatArray:
-    return np.array([feature_vector(s) for s in items], dtype=np.float64).reshape(-1, len(FEATURES))
+def feature_matrix(items: Sequence[TenderScreens], network: FloatArray | None = None) -> FloatArray:
+    """Model input rows.  ``network``: one ``market_features.network_features`` row per item, or None
+    (no bidder ids or no history), in which case the network columns are NaN."""
+    screens_part = np.array([feature_vector(s) for s in items], dtype=np.float64)
+    screens_part = screens_part.reshape(-1, len(SCREEN_FEATURES))
+    if network is None:
+        net = np.full((len(items), len(NETWORK_FEATURES)), np.nan)
+    else:
+        net = np.asarray(network, dtype=np.float64).reshape(-1, len(NETWORK_FEATURES))
+        if len(net) != len(items):
+            raise ValueError("network features need one row per tender")
+    return np.hstack([screens_part, net])
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +284,9 @@ class Tree:
     feature: NDArray[np.int64]
     threshold: FloatArray
     value: FloatArray
+    #: Where a missing (NaN) input goes at each split; all False in format 1 and 2 files, whose
+    #: features are never NaN.
+    missing_left: NDArray[np.bool_]
 
     def leaves(self, x: FloatArray) -> NDArray[np.int64]:
         node = np.zeros(len(x), dtype=np.int64)
@@ -209,7 +294,8 @@ class Tree:
         while active.any():
             idx = np.nonzero(active)[0]
             n = node[idx]
-            go_left = x[idx, self.feature[n]] <= self.threshold[n]
+            v = x[idx, self.feature[n]]
+            go_left = np.where(np.isnan(v), self.missing_left[n], v <= self.threshold[n])
             node[idx] = np.where(go_left, self.left[n], self.right[n])
             active = self.left[node] >= 0
         return node
@@ -217,8 +303,9 @@ class Tree:
     def path(self, x: Sequence[float]) -> list[int]:
         node, out = 0, [0]
         while self.left[node] >= 0:
-            f = int(self.feature[node])
-            node = int(self.left[node] if x[f] <= self.threshold[node] else self.right[node])
+            v = x[int(self.feature[node])]
+            go_left = bool(self.missing_left[node]) if math.isnan(v) else v <= self.threshold[node]
+            node = int(self.left[node] if go_left else self.right[node])
             out.append(node)
         return out
 
@@ -237,7 +324,11 @@ class Contribution:
 
     def sentence(self) -> str:
         verb = "raises" if self.log_odds > 0 else "lowers"
-        return f"{SCREEN_MEANINGS[self.screen]} = {self.value:.4g} {verb} the risk"
+        return f"{FEATURE_MEANINGS[self.screen]} = {self.value:.4g} {verb} the risk"
+
+    def sentence_zh(self) -> str:
+        verb = "提高" if self.log_odds > 0 else "降低"
+        return f"{SCREEN_NAMES_ZH[self.screen]} = {self.value:.4g}，{verb}了风险评分"
 
 
 class ScreenModel:
@@ -262,13 +353,21 @@ class ScreenModel:
                 np.asarray(t["feature"], dtype=np.int64),
                 np.asarray(t["threshold"], dtype=np.float64),
                 np.asarray(t["value"], dtype=np.float64),
+                np.asarray(t.get("missing_left", [False] * len(t["left"])), dtype=np.bool_),
             )
             for t in doc["trees"]
         ]
+        #: The model reads bidder-network features: call it with them (see ``feature_matrix``).
+        self.needs_network = any(f in NETWORK_FEATURES for f in doc["features"])
 
     def _prepare(self, x: FloatArray) -> FloatArray:
         # Compare inputs at the precision the fitted estimator used, so the export agrees exactly.
-        return np.asarray(x, dtype=self.input_dtype).astype(np.float64)
+        x = np.asarray(x, dtype=self.input_dtype).astype(np.float64)
+        if x.ndim != 2 or x.shape[1] < len(SCREEN_FEATURES):
+            raise ValueError("expected a feature_matrix")
+        if x.shape[1] < len(FEATURES):  # a caller's matrix from before the network columns existed
+            x = np.hstack([x, np.full((len(x), len(FEATURES) - x.shape[1]), np.nan)])
+        return x
 
     def decision_function(self, x: FloatArray) -> FloatArray:
         x = self._prepare(x)
@@ -281,15 +380,19 @@ class ScreenModel:
         """Risk for each row of a feature matrix (see ``feature_matrix``)."""
         return np.asarray(1.0 / (1.0 + np.exp(-self.decision_function(x))), dtype=np.float64)
 
-    def risk(self, screens: TenderScreens) -> float:
-        return float(self.predict_proba(feature_matrix([screens]))[0])
+    def risk(self, screens: TenderScreens, network: FloatArray | None = None) -> float:
+        """Risk of one tender; ``network`` is its ``network_features`` row (None: unknown)."""
+        row = None if network is None else np.asarray(network, dtype=np.float64).reshape(1, -1)
+        return float(self.predict_proba(feature_matrix([screens], row))[0])
 
-    def contributions(self, screens: TenderScreens) -> list[Contribution]:
+    def contributions(self, screens: TenderScreens, network: FloatArray | None = None) -> list[Contribution]:
         """Per-screen log-odds contributions along each tree's decision path, largest first.
 
-        Features derived from the same screen (``log_cv`` and ``log_cv_sqrt_n``) are summed.
+        Features derived from the same screen (``log_cv`` and ``log_cv_sqrt_n``) are summed; a network
+        feature is its own source, reported with its value.
         """
-        x = self._prepare(feature_matrix([screens]))[0].tolist()
+        row = None if network is None else np.asarray(network, dtype=np.float64).reshape(1, -1)
+        x = self._prepare(feature_matrix([screens], row))[0].tolist()
         acc = [0.0] * len(FEATURES)
         for t in self.trees:
             path = t.path(x)
@@ -299,13 +402,14 @@ class ScreenModel:
         for (_, src), c in zip(FEATURES, acc, strict=True):
             if c != 0:
                 per_screen[src] = per_screen.get(src, 0.0) + c
-        raw = screens.as_dict()
+        raw: dict[str, float] = {k: float(v) for k, v in screens.as_dict().items()}
+        raw.update(zip(NETWORK_FEATURES, x[len(SCREEN_FEATURES) :], strict=True))
         out = [Contribution(src, raw[src], c) for src, c in per_screen.items() if c != 0]
         return sorted(out, key=lambda c: -abs(c.log_odds))
 
-    def explain(self, screens: TenderScreens, top: int = 3) -> list[str]:
+    def explain(self, screens: TenderScreens, top: int = 3, network: FloatArray | None = None) -> list[str]:
         """Plain-English reasons: the screens that raised the risk most (empty if none did)."""
-        return [c.sentence() for c in self.contributions(screens) if c.log_odds > 0][:top]
+        return [c.sentence() for c in self.contributions(screens, network) if c.log_odds > 0][:top]
 
 
 def shipped_model_path() -> Path:
@@ -335,23 +439,23 @@ def _mean_internal_values(
     return value
 
 
-def _header(name: str, extra: dict[str, Any]) -> dict[str, Any]:
+def _header(name: str, extra: dict[str, Any], features: Sequence[str]) -> dict[str, Any]:
     v = variant(name)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "variant": name,
         "feature_set": name,
-        "features": list(v.features),
-        "feature_sources": {f: FEATURE_SOURCES[f] for f in v.features},
-        "monotone_constraints": {f: THEORY_SIGNS[f] for f in v.features if v.monotone and f in THEORY_SIGNS},
+        "features": list(features),
+        "feature_sources": {f: FEATURE_SOURCES[f] for f in features},
+        "monotone_constraints": {f: s for f, s in _signs(v).items() if s != 0 and f in features},
         **extra,
     }
 
 
-def export_gbt(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
+def export_gbt(clf: Any, extra: dict[str, Any], name: str, features: Sequence[str]) -> dict[str, Any]:
     """JSON document of a fitted binary ``GradientBoostingClassifier`` (log-loss, prior init)."""
-    cols = columns(name)
+    cols = columns(name, features)
     trees = []
     for est in clf.estimators_[:, 0]:
         t = est.tree_
@@ -371,7 +475,7 @@ def export_gbt(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
         )
     prior = clf.init_.class_prior_[1]
     return {
-        **_header(name, extra),
+        **_header(name, extra, features),
         "estimator": "GradientBoostingClassifier",
         "input_dtype": "float32",
         "init_log_odds": float(np.log(prior / (1 - prior))),
@@ -380,14 +484,14 @@ def export_gbt(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def export_hgb(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
+def export_hgb(clf: Any, extra: dict[str, Any], name: str, features: Sequence[str]) -> dict[str, Any]:
     """JSON document of a fitted binary ``HistGradientBoostingClassifier`` (numeric features only).
 
     Leaf values already include the learning rate, so the document's rate is 1.  Splits read
-    ``x <= num_threshold`` on float64 inputs, as scikit-learn's predictor does for non-missing values
-    (features are never NaN here).
+    ``x <= num_threshold`` on float64 inputs and send NaN to the side in ``missing_left``, as
+    scikit-learn's predictor does.
     """
-    cols = columns(name)
+    cols = columns(name, features)
     trees = []
     for (pred,) in clf._predictors:
         nodes = pred.nodes
@@ -405,11 +509,12 @@ def export_hgb(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
                 "right": right.tolist(),
                 "feature": [cols[int(f)] for f in np.where(leaf, 0, nodes["feature_idx"])],
                 "threshold": [float(t) for t in np.where(leaf, 0.0, nodes["num_threshold"])],
+                "missing_left": [bool(m) for m in np.where(leaf, False, nodes["missing_go_to_left"])],
                 "value": [float(v) for v in value],
             }
         )
     return {
-        **_header(name, extra),
+        **_header(name, extra, features),
         "estimator": "HistGradientBoostingClassifier",
         "input_dtype": "float64",
         "init_log_odds": float(np.asarray(clf._baseline_prediction).ravel()[0]),
@@ -418,15 +523,19 @@ def export_hgb(clf: Any, extra: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def export(clf: Any, extra: dict[str, Any], name: str = SHIPPED_VARIANT) -> dict[str, Any]:
+def export(
+    clf: Any, extra: dict[str, Any], name: str = SHIPPED_VARIANT, features: Sequence[str] | None = None
+) -> dict[str, Any]:
     """JSON document of a classifier fitted on the columns of variant ``name``.
 
-    Node features are mapped back to the full feature matrix so the model always reads
-    ``feature_matrix`` output.
+    ``features``: the subset of the variant's features the fit saw (``fit_selected``'s
+    ``info["features"]``; default all).  Node features are mapped back to the full feature matrix so
+    the model always reads ``feature_matrix`` output.
     """
+    used = variant(name).features if features is None else tuple(features)
     if variant(name).estimator == "gbt":
-        return export_gbt(clf, extra, name)
-    return export_hgb(clf, extra, name)
+        return export_gbt(clf, extra, name, used)
+    return export_hgb(clf, extra, name, used)
 
 
 def library_versions() -> dict[str, str]:
@@ -487,8 +596,11 @@ def _mean_market_auc(y: NDArray[np.int64], score: FloatArray, groups: NDArray[np
     return float(np.mean(aucs)) if aucs else 0.5
 
 
-def _classifier(depth: int, n_estimators: int, seed: int, name: str = "gbt-full") -> Any:
+def _classifier(
+    depth: int, n_estimators: int, seed: int, name: str = "gbt-full", features: Sequence[str] | None = None
+) -> Any:
     v = variant(name)
+    used = v.features if features is None else features
     if v.estimator == "gbt":
         from sklearn.ensemble import GradientBoostingClassifier
 
@@ -507,7 +619,7 @@ def _classifier(depth: int, n_estimators: int, seed: int, name: str = "gbt-full"
         learning_rate=LEARNING_RATE,
         min_samples_leaf=MIN_SAMPLES_LEAF,
         l2_regularization=L2_REGULARIZATION,
-        monotonic_cst=[THEORY_SIGNS.get(f, 0) if v.monotone else 0 for f in v.features],
+        monotonic_cst=[_signs(v)[f] for f in used],
         early_stopping=False,
         random_state=seed,
     )
@@ -547,13 +659,16 @@ def fit_selected(
     so each depth needs one fit per inner fold.  The criterion is the mean per-market ROC-AUC on the
     inner test folds ("kfold") or the mean ROC-AUC over training markets left out in turn ("lomo").
     """
-    xs = x[:, columns(name)]
+    # A feature missing from every training row (network features of a market without bidder ids)
+    # cannot be split on; it is left out of this fit.
+    used = [f for f in variant(name).features if not np.isnan(x[:, FEATURE_NAMES.index(f)]).all()]
+    xs = x[:, columns(name, used)]
     w = balanced_weights(y, groups)
     folds = _inner_folds(y, groups, name, seed)
     scores: dict[tuple[int, int], list[float]] = {(d, n): [] for d in MAX_DEPTHS for n in N_ESTIMATORS}
     for train, test in folds:
         for depth in MAX_DEPTHS:
-            clf = _classifier(depth, max(N_ESTIMATORS), seed, name)
+            clf = _classifier(depth, max(N_ESTIMATORS), seed, name, used)
             clf.fit(xs[train], y[train], sample_weight=w[train])
             for i, raw in enumerate(clf.staged_decision_function(xs[test]), start=1):
                 if i in N_ESTIMATORS:
@@ -563,12 +678,13 @@ def fit_selected(
     mean = {k: float(np.mean(v)) for k, v in scores.items()}
     # Ties go to the smaller model (grid order is depth-major, then tree count).
     depth, n_est = max(mean, key=lambda k: (mean[k], -k[0], -k[1]))
-    clf = _classifier(depth, n_est, seed, name).fit(xs, y, sample_weight=w)
+    clf = _classifier(depth, n_est, seed, name, used).fit(xs, y, sample_weight=w)
     if tick is not None:
         tick()
     v = variant(name)
     info: dict[str, Any] = {
         "estimator": v.estimator,
+        "features": used,
         "max_depth": depth,
         "n_estimators": n_est,
         "learning_rate": LEARNING_RATE,

@@ -302,7 +302,7 @@ def below_mean_z(prices: Sequence[Price], index: int) -> float:
 #: Values of the relative-gap screens when they are undefined (fewer than three bids or no range):
 #: no gap stands out, the gaps are as even as they get, the bids sit symmetrically, and the
 #: deviation ratio is the normal law's sqrt(2 / pi).
-_GAP_DEFAULTS: dict[str, float] = {
+GAP_DEFAULTS: dict[str, float] = {
     "gap_ratio": 0.0,
     "second_gap_share": 0.0,
     "top_gap_share": 0.0,
@@ -318,7 +318,7 @@ def gap_screens(prices: Sequence[Price]) -> dict[str, float]:
     xs = sorted(_prices(prices))
     n = len(xs)
     if n < 3 or _all_equal(xs):
-        return dict(_GAP_DEFAULTS)
+        return dict(GAP_DEFAULTS)
     width = xs[-1] - xs[0]
     gaps = [(b - a) / width for a, b in itertools.pairwise(xs)]
     ordered = sorted(gaps)

@@ -8,9 +8,10 @@ whatever its outcome, so the log does not tell a bidder whether its tender raise
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from collusion.graph import graph_from_evidence, graph_view, suspect_groups
 from collusion.models import Alert, AlertComment, AlertMember, AlertStatus, Finding, HistoryBid
 from collusion.offline import ANON, Loaded
 from collusion.records import BidRecord, CompanyRecord, DocumentMeta, Shareholder, TenderRecord
+from collusion.similarity import doc_signatures
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject, enforce, permits
 from tenderhall.auth.roles import Role
@@ -102,7 +104,7 @@ class _Cached:
 
 
 # ---- mapping rows <-> records ------------------------------------------------------------------
-def _person_key(name: str, id_hash: str | None, extra: str | None = None) -> str:
+def person_key(name: str, id_hash: str | None, extra: str | None = None) -> str:
     """Matching value for a person: name plus keyed identity hash (readable, and two different 张伟
     never match); without an identity hash a certificate number may identify the person."""
     if id_hash:
@@ -120,7 +122,7 @@ def company_record(c: Company) -> CompanyRecord:
     phones: list[str] = []
     emails: list[str] = []
     for p in c.persons:
-        key = _person_key(p.name, p.id_number_hash, p.certificate_no)
+        key = person_key(p.name, p.id_number_hash, p.certificate_no)
         if p.role == PersonRole.LEGAL_REPRESENTATIVE.value and key:
             rep = key
         elif p.role == PersonRole.SHAREHOLDER.value and (key or p.name):
@@ -146,7 +148,7 @@ def company_record(c: Company) -> CompanyRecord:
     )
 
 
-def bid_record(row: HistoryBid) -> BidRecord:
+def bid_record(row: HistoryBid, doc_text: str = "") -> BidRecord:
     x = row.extra or {}
     created = x.get("doc_created")
     return BidRecord(
@@ -164,6 +166,7 @@ def bid_record(row: HistoryBid) -> BidRecord:
             x.get("doc_tool", ""),
             dt.datetime.fromisoformat(created) if created else None,
         ),
+        doc_text=doc_text,
         doc_signature=tuple(x.get("doc_signature", ())),
         agent=x.get("agent", ""),
         project_managers=tuple(x.get("project_managers", ())),
@@ -208,6 +211,17 @@ def _extra(b: BidRecord | BidEvidence) -> dict[str, Any]:
         if v:
             out[k] = v
     return out
+
+
+def _with_signature(det: Detector, b: BidEvidence) -> BidEvidence:
+    """The bid with the MinHash signature of its document text (templates of the region removed),
+    or as it is when it has no text, or too little that is its own to compare."""
+    if not b.doc_text or b.doc_signature:
+        return b
+    batch = doc_signatures([b.doc_text], det.index.counter, update=False)
+    if not bool(batch.comparable[0]):
+        return b
+    return dataclasses.replace(b, doc_signature=tuple(int(v) for v in batch.sig[0]))
 
 
 def should_alert(result: TenderRisk, params: DetectorParams, on_screens_only: bool) -> bool:
@@ -290,8 +304,10 @@ class Collusion:
         region_id: uuid.UUID,
         rows: list[HistoryBid],
         companies: dict[str, CompanyRecord],
+        texts: Mapping[str, str] | None = None,
     ) -> None:
-        """Insert history rows of new tenders and feed them to a fresh cached detector."""
+        """Insert history rows of new tenders and feed them to a fresh cached detector
+        (``texts``: document text by bidder key, compared now but never stored)."""
         det = await self.detector(db, region_id)
         db.add_all(rows)
         await db.flush()
@@ -303,9 +319,8 @@ class Collusion:
                 det.add_company(rec)
         for key, rs in by_tender.items():
             first = rs[0]
-            det.add_tender(
-                TenderRecord(key, first.bid_date, estimate=first.estimate), [bid_record(r) for r in rs]
-            )
+            records = [bid_record(r, (texts or {}).get(r.bidder_key, "")) for r in rs]
+            det.add_tender(TenderRecord(key, first.bid_date, estimate=first.estimate), records)
         self._cache[region_id] = _Cached(det, self._cache[region_id].rows + len(rows))
 
     async def region_of(self, db: AsyncSession, centre_id: uuid.UUID) -> uuid.UUID:
@@ -328,6 +343,9 @@ class Collusion:
         fresh = await self.source.opened_bid_evidence(db, tender.id)
         det = await self.detector(db, region_id)
         if fresh and key not in det:
+            # Document texts are compared now and kept only as signatures (for later reloads).
+            fresh = [_with_signature(det, b) for b in fresh]
+            texts = {str(b.company_id): b.doc_text for b in fresh if b.doc_text}
             day = (tender.opening_at or tender.deadline_at or self.services.clock.now()).date()
             estimate = tender.estimate_fen / 100
             rows = [
@@ -355,7 +373,7 @@ class Collusion:
                     select(Company).where(Company.id.in_([b.company_id for b in fresh]))
                 )
             }
-            await self._add_rows(db, region_id, rows, companies)
+            await self._add_rows(db, region_id, rows, companies, texts)
             det = await self.detector(db, region_id)
         if key not in det:
             return None  # no bids known for this tender: nothing to check

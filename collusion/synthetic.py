@@ -7,6 +7,10 @@ outsiders), each cartel carrying one kind of evidence (ground truth per cartel a
 Look-alikes are honest firms behind one office NAT IP and honest firms using one widely circulated
 public template (with its metadata and a built-in arithmetic error): they must not reach "high" on
 soft evidence alone.
+
+``generate_columns`` draws the same region (same random stream) but keeps the honest bids as columns
+(collusion.columns.BidColumns) instead of one record per bid: a region of millions of bids then fits
+in a fraction of the memory, for the region-scale benchmark.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from collusion import similarity as sim
+from collusion.columns import BidColumns, Multi, meta_value
 from collusion.evidence import EvidenceKind
 from collusion.records import (
     BidRecord,
@@ -113,23 +119,116 @@ def _firm(fid: str, rng: np.random.Generator) -> CompanyRecord:
     )
 
 
-def generate_region(spec: RegionSpec | None = None) -> SyntheticRegion:
-    spec = spec or RegionSpec()
-    g = _Gen(spec)
+@dataclass(frozen=True, slots=True)
+class SyntheticColumns:
+    """The region of ``generate_region`` with its bids as columns (grouped by tender)."""
+
+    companies: list[CompanyRecord]
+    tenders: list[TenderRecord]
+    bids: BidColumns
+    cartels: list[InjectedCartel]
+    lookalikes: list[LookAlike]
+    truth: dict[tuple[str, str], set[EvidenceKind]] = field(default_factory=dict)
+
+
+def _run(g: _Gen) -> dict[tuple[str, str], set[EvidenceKind]]:
     g.honest()
-    for kind in spec.kinds:
-        for n in range(spec.cartels_per_kind):
+    for kind in g.s.kinds:
+        for n in range(g.s.cartels_per_kind):
             g.cartel(kind, n)
     truth: dict[tuple[str, str], set[EvidenceKind]] = {}
     for c in g.cartels:
         for p in c.pairs:
             truth.setdefault(p, set()).add(c.kind)
+    return truth
+
+
+def generate_region(spec: RegionSpec | None = None) -> SyntheticRegion:
+    g = _Gen(spec or RegionSpec())
+    truth = _run(g)
     return SyntheticRegion(list(g.companies.values()), g.tenders, g.bids, g.cartels, g.lookalikes, truth)
 
 
+def generate_columns(spec: RegionSpec | None = None) -> SyntheticColumns:
+    """Same region as ``generate_region(spec)``; honest bids never become records."""
+    g = _Gen(spec or RegionSpec(), columns=True)
+    truth = _run(g)
+    assert g.sink is not None
+    bids = g.sink.columns(BidColumns.from_records(g.bids, group=False))
+    return SyntheticColumns(list(g.companies.values()), g.tenders, bids, g.cartels, g.lookalikes, truth)
+
+
+class _ColumnSink:
+    """Honest bids as column lists; per-firm strings are made once and shared by all its bids."""
+
+    def __init__(self, with_docs: bool) -> None:
+        self.tender: list[str] = []
+        self.bidder: list[str] = []
+        self.price: list[float] = []
+        self.winner: list[bool] = []
+        self.meta: list[str] = []
+        self.errors: list[tuple[str, ...]] = []
+        self.doc_text: list[str] | None = [] if with_docs else None
+        self._firm: dict[str, tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]] = {}
+        self.firm_fields: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]] = []
+
+    def firm(self, f: str, g: _Gen) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+        got = self._firm.get(f)
+        if got is None:
+            c = g.companies[f]
+            got = self._firm[f] = (
+                g.ip.get(f, f"10.200.0.{len(f)}-{f}"),
+                f"dev-{f}",
+                f"acct-{f}",
+                c.agents[0] if c.agents else "",
+                c.project_managers[:1],
+                c.phones[:1],
+            )
+        return got
+
+    def add(self, t: TenderRecord, bids: list[tuple[str, float, _Drawn]], g: _Gen) -> None:
+        """One tender's bids; the lowest price wins (first on ties), as ``_Gen.settle``."""
+        win = min(range(len(bids)), key=lambda i: bids[i][1])
+        for i, (f, price, (meta, items, text)) in enumerate(bids):
+            self.tender.append(t.tender_id)
+            self.bidder.append(f)
+            self.price.append(price)
+            self.winner.append(i == win)
+            self.meta.append(meta_value(meta))
+            self.errors.append(sim.line_item_errors(items, price) if items else ())
+            self.firm_fields.append(self.firm(f, g))
+            if self.doc_text is not None:
+                self.doc_text.append(text)
+
+    def columns(self, cartel: BidColumns) -> BidColumns:
+        """The honest bids followed by ``cartel`` (the cartel tenders' bids, made as records)."""
+        ip, dev, bond, agent, pms, contacts = (list(x) for x in zip(*self.firm_fields, strict=True))
+        own = BidColumns(
+            tender=self.tender,
+            bidder=self.bidder,
+            price=np.asarray(self.price, np.float64),
+            winner=np.asarray(self.winner, np.bool_),
+            ip=ip,
+            device=dev,
+            bond=bond,
+            agent=agent,
+            meta=self.meta,
+            project_managers=Multi.of(pms),
+            contacts=Multi.of(contacts),
+            errors=Multi.of(self.errors),
+            doc_text=self.doc_text,
+            doc_signature=None if self.doc_text is None else [()] * len(self.tender),
+        )
+        return BidColumns.concat([own, cartel])
+
+
+_Drawn = tuple[DocumentMeta, tuple[LineItem, ...], str]  # document metadata, line items, text
+
+
 class _Gen:
-    def __init__(self, spec: RegionSpec) -> None:
+    def __init__(self, spec: RegionSpec, *, columns: bool = False) -> None:
         self.s = spec
+        self.sink = _ColumnSink(spec.with_docs) if columns else None
         self.rng = np.random.default_rng(spec.seed)
         self.text = _Text(self.rng)
         self.companies: dict[str, CompanyRecord] = {}
@@ -183,7 +282,8 @@ class _Gen:
     def honest_price(self, f: str, est: float) -> float:
         return round(est * float(np.exp(self.rng.normal(self.efficiency.get(f, -0.05), 0.04))), 2)
 
-    def bid(self, t: TenderRecord, f: str, price: float, **over: object) -> BidRecord:
+    def draw(self, t: TenderRecord, f: str) -> _Drawn:
+        """The random parts of one bid: submission time (in the metadata), line items, document text."""
         ts = dt.datetime.combine(t.date, dt.time(9)) + dt.timedelta(
             seconds=int(self.rng.integers(0, 86400 * 5))
         )
@@ -203,6 +303,10 @@ class _Gen:
                 + self.style.get(f, "")
                 + self.text(self.s.doc_chars)
             )
+        return meta, items, text
+
+    def bid(self, t: TenderRecord, f: str, price: float, **over: object) -> BidRecord:
+        meta, items, text = self.draw(t, f)
         c = self.companies[f]
         fields: dict[str, object] = {
             "ip": self.ip.get(f, f"10.200.0.{len(f)}-{f}"),
@@ -235,6 +339,13 @@ class _Gen:
             chosen = self.rng.choice(len(firms), size=k, replace=False, p=w / w.sum())
             t = self.new_tender(seg)
             assert t.estimate is not None
+            if self.sink is not None:  # same draws in the same order as the records below
+                drawn = []
+                for i in chosen:
+                    price = self.honest_price(firms[i], t.estimate)
+                    drawn.append((firms[i], price, self.draw(t, firms[i])))
+                self.sink.add(t, drawn, self)
+                continue
             bids = [self.bid(t, firms[i], self.honest_price(firms[i], t.estimate)) for i in chosen]
             self.settle(bids)
 

@@ -187,3 +187,14 @@ def test_result_json_is_explained() -> None:
     assert ev
     assert all(r["evidence"]["grounds"] for r in ev)
     assert all(r["zh"] and r["en"] for r in doc["reasons"])
+
+
+def test_every_screen_has_a_chinese_name_in_explanations() -> None:
+    """Reasons are read by centre staff in Chinese: no screen may fall back to its code name."""
+    from collusion.detector import _screen_reason_parts
+    from collusion.screen_model import FEATURES
+
+    for _, screen in FEATURES:
+        _, zh, _ = _screen_reason_parts(screen)
+        assert zh != screen
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), screen

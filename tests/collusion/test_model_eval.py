@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from collusion import datasets, model_eval, screen_model
+from collusion.market_features import NETWORK_FEATURES
 from collusion.model_eval import Evaluation, MarketArrays, Metrics
-from collusion.screen_model import FEATURE_NAMES, feature_matrix, fits_per_selection
+from collusion.screen_model import (
+    FEATURE_NAMES,
+    SCREEN_FEATURES,
+    feature_matrix,
+    fit_selected,
+    fits_per_selection,
+)
 from collusion.screens import screens
 
 needs_data = pytest.mark.skipif(
@@ -73,6 +80,20 @@ def test_leave_one_market_out_exposes_direction_flip() -> None:
     assert model_eval.leave_one_market_out(flipped, "flipped").roc_auc < 0.5
 
 
+@pytest.mark.usefixtures("small_grid")
+def test_network_variant_without_ids_fits_on_screens_only() -> None:
+    a = _market(1)  # no bidder ids: every network column is NaN
+    y, g = a.y, np.zeros(len(a.y), dtype=np.int64)
+    _, info = fit_selected(a.x, y, g, "hgb-theory-net")
+    assert not set(info["features"]) & set(NETWORK_FEATURES)
+    assert model_eval.grouped_cv(a, name="hgb-theory-net").roc_auc > 0.9
+    # With ids in part of the data, the fit keeps the network features.
+    x = a.x.copy()
+    x[: len(y) // 2, len(SCREEN_FEATURES) :] = y[: len(y) // 2, None]
+    _, info = fit_selected(x, y, g, "hgb-theory-net")
+    assert set(NETWORK_FEATURES) <= set(info["features"])
+
+
 def test_markdown_table() -> None:
     m = Metrics(100, 0.3, 0.8, 0.6, 0.7)
     table = model_eval.markdown_table(Evaluation({"USA": m, "Other": m}, {"USA": m, "Other": m}))
@@ -93,10 +114,15 @@ def test_loaded_markets_match_the_data_readme() -> None:
         "Italy": (278, 143),
         "Switzerland GR/See-Gaster": (4344, 3199),
     }
-    for a in arrays.values():
+    k = len(SCREEN_FEATURES)
+    for m, a in arrays.items():
         assert a.x.shape[1] == len(FEATURE_NAMES)
-        assert np.isfinite(a.x).all()
+        assert np.isfinite(a.x[:, :k]).all()
         assert len(set(a.tender_ids)) == len(a.tender_ids)
+        # Network features exist exactly where the file has firm ids (data README).
+        has_ids = m != "Switzerland GR/See-Gaster"
+        assert np.isfinite(a.x[:, k:]).any(axis=0).all() == has_ids, m
+        assert np.isnan(a.x[:, k:]).all() != has_ids, m
 
 
 def test_missing_data_is_a_clear_error(tmp_path: object) -> None:

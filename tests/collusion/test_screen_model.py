@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 
 from collusion import datasets
+from collusion.market_features import NETWORK_FEATURES
 from collusion.screen_model import (
     FEATURE_NAMES,
+    FEATURE_SOURCES,
+    SCREEN_FEATURES,
+    SCREEN_NAMES_ZH,
     SEED,
     SHIPPED_VARIANT,
     THEORY_SIGNS,
@@ -39,7 +43,11 @@ def _synthetic(n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k = int(rng.integers(1, 9))
         spread = 0.01 if label else 0.2
         items.append(screens(list(100 * (1 + rng.uniform(0, spread, k)))))
-    return feature_matrix(items), y, np.zeros(n, dtype=np.int64)
+    # Network features carry signal too, and a quarter of them are missing: the export must route
+    # NaN exactly as scikit-learn does.
+    net = rng.normal(y[:, None], 1.0, (n, len(NETWORK_FEATURES)))
+    net[rng.random(net.shape) < 0.25] = np.nan
+    return feature_matrix(items, net), y, np.zeros(n, dtype=np.int64)
 
 
 def _assert_export_matches(x: np.ndarray, y: np.ndarray, g: np.ndarray, name: str) -> None:
@@ -146,3 +154,44 @@ def test_balanced_weights() -> None:
     for market in (0, 1):
         for label in (0, 1):
             assert w[(g == market) & (y == label)].sum() == pytest.approx(len(y) / 4)
+
+
+def _network_model() -> tuple[ScreenModel, np.ndarray]:
+    x, y, g = _synthetic()
+    name = "hgb-theory-net"
+    clf = _classifier(2, 40, SEED, name).fit(x[:, columns(name)], y, sample_weight=balanced_weights(y, g))
+    return ScreenModel(export(clf, {}, name)), x
+
+
+def test_network_model_reads_network_features_and_explains_them() -> None:
+    model, _ = _network_model()
+    assert model.needs_network
+    assert not load_model().needs_network
+    s = screens([100, 101, 102, 103, 120])
+    net = np.zeros(len(NETWORK_FEATURES)) + 2.0  # the synthetic signal: high = collusive
+    assert model.risk(s, net) != model.risk(s)
+    contribs = model.contributions(s, net)
+    raw = float(model.decision_function(feature_matrix([s], net[None, :]))[0])
+    bias = model.init + model.rate * sum(float(t.value[0]) for t in model.trees)
+    assert bias + sum(c.log_odds for c in contribs) == pytest.approx(raw, abs=1e-9)
+    from_network = [c for c in contribs if c.screen in NETWORK_FEATURES]
+    assert from_network
+    assert all(c.value == 2.0 for c in from_network)
+    assert all(c.sentence() and c.sentence_zh() for c in contribs)
+
+
+def test_matrices_without_network_columns_still_score() -> None:
+    model, x = _network_model()
+    old = x[:, : len(SCREEN_FEATURES)]  # what callers built before the network columns existed
+    padded = np.hstack([old, np.full((len(x), len(NETWORK_FEATURES)), np.nan)])
+    np.testing.assert_array_equal(model.predict_proba(old), model.predict_proba(padded))
+    with pytest.raises(ValueError, match="one row per tender"):
+        feature_matrix([screens([1.0, 2.0])], np.zeros((2, len(NETWORK_FEATURES))))
+
+
+def test_every_feature_source_has_a_chinese_name() -> None:
+    assert set(FEATURE_SOURCES.values()) <= set(SCREEN_NAMES_ZH)
+    model = load_model()
+    for c in model.contributions(screens([100, 150, 151, 152])):
+        assert SCREEN_NAMES_ZH[c.screen] in c.sentence_zh()
+        assert c.sentence_zh().endswith("风险评分")

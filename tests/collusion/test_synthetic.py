@@ -4,10 +4,11 @@ import itertools
 import numpy as np
 import pytest
 
+from collusion.columns import BidColumns
 from collusion.evidence import SPECS, EvidenceKind, Level, Strength
 from collusion.graph import GraphIndex, suspect_groups
 from collusion.records import is_valid_credit_code
-from collusion.synthetic import RegionSpec, SyntheticRegion, generate_region
+from collusion.synthetic import RegionSpec, SyntheticRegion, generate_columns, generate_region
 
 SPEC = RegionSpec(n_tenders=800, n_firms=300, n_segments=8, seed=11)
 
@@ -143,3 +144,25 @@ def test_incremental_check_finds_cartel_in_new_tender() -> None:
     ev = idx.check_tender(last)
     pairs = {e.pair for e in ev if e.kind is EvidenceKind.SHARED_DEVICE and e.hard}
     assert set(cartel.pairs) <= pairs
+
+
+def test_columns_are_the_same_region_as_records() -> None:
+    spec = RegionSpec(n_tenders=120, n_firms=60, seed=5)
+    rec = generate_region(spec)
+    col = generate_columns(spec)
+    assert (col.companies, col.tenders, col.cartels, col.truth) == (
+        rec.companies,
+        rec.tenders,
+        rec.cartels,
+        rec.truth,
+    )
+    want = BidColumns.from_records(rec.bids)
+    for name in ("tender", "bidder", "ip", "device", "bond", "agent", "meta", "doc_text"):
+        assert getattr(col.bids, name) == getattr(want, name), name
+    assert np.array_equal(col.bids.price, want.price)
+    assert np.array_equal(col.bids.winner, want.winner)
+    for name in ("project_managers", "contacts", "errors"):
+        a, b = getattr(col.bids, name), getattr(want, name)
+        assert a.values == b.values, name
+        assert np.array_equal(a.counts, b.counts), name
+    assert any(col.bids.errors.values)  # the template's error and a few random ones
