@@ -906,6 +906,7 @@ class Opening:
                 {
                     "id": str(r.id),
                     "company": str(r.company_id),
+                    "company_name": names.get(r.company_id),
                     "kind": r.kind,
                     "text": r.text,
                     "answer": r.answer,

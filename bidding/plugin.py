@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 MODEL_MODULES: tuple[str, ...] = ("bidding.models",)
+# Page templates and browser assets (the opening hall page), served beside the kernel's.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def __getattr__(name: str) -> Any:
     # ROUTE_HANDLERS is imported lazily so that importing the plugin (Alembic, CLI) stays light.
     if name == "ROUTE_HANDLERS":
         from bidding.api import ROUTES
+        from bidding.pages import PAGES
 
-        return list(ROUTES)
+        return [*ROUTES, *PAGES]
     raise AttributeError(name)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -93,6 +94,11 @@ def _channels(settings: Settings) -> tuple[ChannelsPlugin, Redis | None]:
     return plugin, redis
 
 
+def _plugin_dirs(plugins: list[Any], name: str) -> list[Path]:
+    """Folders domain packages add (templates, static assets) after the kernel's own."""
+    return [d for d in (getattr(p, name, None) for p in plugins) if d is not None]
+
+
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, *, sweeper: bool = True
 ) -> Litestar:
@@ -148,7 +154,9 @@ def create_app(
         CompanyController,
         LedgerController,
         *pages.PAGES,
-        create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"]),
+        create_static_files_router(
+            path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
+        ),
     ]
     for plugin in plugins:
         route_handlers.extend(getattr(plugin, "ROUTE_HANDLERS", ()))
@@ -163,7 +171,7 @@ def create_app(
         ],
         exception_handlers={Exception: problems.handle},
         template_config=TemplateConfig(
-            directory=PACKAGE_DIR / "web" / "templates",
+            directory=[PACKAGE_DIR / "web" / "templates", *_plugin_dirs(plugins, "TEMPLATE_DIR")],
             engine=JinjaTemplateEngine,
             engine_callback=jinja_setup,
         ),

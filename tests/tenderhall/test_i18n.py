@@ -10,7 +10,14 @@ import pytest
 from tenderhall.i18n import LOCALES, catalogue, negotiate, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*ROOT.glob("src/tenderhall/**/*.py"), *ROOT.glob("src/tenderhall/web/templates/*.jinja")]
+SOURCES = [
+    *ROOT.glob("src/tenderhall/**/*.py"),
+    *ROOT.glob("*/templates/*.jinja"),
+    *ROOT.glob("src/tenderhall/web/templates/*.jinja"),
+    *ROOT.glob("bidding/**/*.py"),
+    *ROOT.glob("evaluation/**/*.py"),
+    *ROOT.glob("collusion/**/*.py"),
+]
 KEY = re.compile(
     r"""(?:InvalidInput|NotFound|Forbidden|Conflict|Unauthenticated|TooManyRequests|DomainError)\(\s*"([a-z_]+\.[a-z_.]+)"|\bt\('([a-z_]+\.[a-z_.]+)'"""
 )

@@ -40,7 +40,8 @@ def local_time(value: datetime | None, locale: str) -> str:
     return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M} {translate('time.zone', locale)}"
 
 
-def _context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
+def page_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
+    """What every page template gets: locale, user, formatters, the CSRF token; plus ``extra``."""
     return {
         "locale": request_locale(request),
         "user": request.scope.get("user"),
@@ -69,13 +70,13 @@ async def home(
     page = await services.tenders.search(db_session, who, state=state_filter or None, limit=50)
     centres = {c.id: c for c in (await db_session.execute(select(Centre))).scalars()}
     return Template(
-        "home.html.jinja", context=_context(request, page=page, centres=centres, state=state_filter)
+        "home.html.jinja", context=page_context(request, page=page, centres=centres, state=state_filter)
     )
 
 
 @get("/login", include_in_schema=False)
 async def login_form(request: Request[Any, Any, Any]) -> Template:
-    return Template("login.html.jinja", context=_context(request, error=None))
+    return Template("login.html.jinja", context=page_context(request, error=None))
 
 
 @post("/login", include_in_schema=False, middleware=[LOGIN_RATE_LIMIT.middleware])
@@ -93,7 +94,7 @@ async def login_submit(
         return Template(
             "login.html.jinja",
             status_code=exc.status,
-            context=_context(
+            context=page_context(
                 request, error=exc.message(request_locale(request)), username=data.get("username", "")
             ),
         )
@@ -146,7 +147,7 @@ async def tender_page(
     agency = await db_session.get(Organisation, tender.agency_id) if tender.agency_id else None
     return Template(
         "tender.html.jinja",
-        context=_context(
+        context=page_context(
             request,
             tender=tender,
             centre=centre,
@@ -168,7 +169,7 @@ async def ledger_page(
     rows = [{"index": e.id, "kind": e.kind, "body": json.loads(e.body)} for e in reversed(entries)]
     return Template(
         "ledger.html.jinja",
-        context=_context(
+        context=page_context(
             request,
             size=size,
             checkpoint=services.ledger.sign(size, (await services.ledger.tree_head(db_session))[1]),

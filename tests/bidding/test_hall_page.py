@@ -1,0 +1,83 @@
+"""The opening hall page: what a participant's browser gets (the snapshot, every label from the
+catalogues in the chosen language, the script that keeps it live), and what others do not."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from bidding.pages import LABELS
+from tenderhall.i18n import LOCALES, catalogue
+from tests.bidding.helpers import file_key_b64, make_scene, seal_and_submit
+
+HTML = {"accept": "text/html"}
+
+
+def embedded(html: str, name: str) -> dict:
+    found = re.search(rf'<script id="{name}" type="application/json">(.*?)</script>', html, re.S)
+    assert found, name
+    return json.loads(found.group(1).replace("<\\/", "</"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_label_is_translated(locale: str) -> None:
+    assert [k for k in LABELS if k not in catalogue(locale)] == []
+
+
+async def test_participants_watch_the_hall(client, world, services, clock) -> None:
+    scene = await make_scene(services, world, client, bidders=2)
+    blob = await seal_and_submit(client, scene, scene.bidders[0], "page-0")
+    await seal_and_submit(client, scene, scene.bidders[1], "page-1")
+    page = f"/tenders/{scene.tender_id}/hall"
+
+    # While bidding is open there is no hall (hall.view starts at the deadline).
+    clock.set(scene.deadline - timedelta(minutes=5))
+    assert (await client.get(page, headers={**HTML, **scene.bidders[0].headers})).status_code == 404
+
+    clock.set(scene.deadline + timedelta(minutes=1))
+    r = await client.get(page, headers={**HTML, **scene.bidders[0].headers})
+    assert r.status_code == 200, r.text
+    assert "开标大厅" in r.text
+    assert '<script src="/static/hall.js"></script>' in r.text
+    snap = embedded(r.text, "hall-snapshot")
+    assert snap["phase"] == "decrypting"
+    assert snap["seconds_left_in_window"] == 29 * 60
+    assert embedded(r.text, "hall-labels")["hall.phase.decrypting"] == "投标人解密"
+
+    key = {"file_key": file_key_b64(blob, scene.bidders[0].keys.opening)}
+    hall = f"/api/v1/tenders/{scene.tender_id}/hall"
+    assert (
+        await client.post(f"{hall}/bids/page-0/key", json=key, headers=scene.bidders[0].headers)
+    ).status_code == 201
+    r = await client.get(page, headers={**HTML, **world.auth("staff"), "cookie": "th_lang=en"})
+    assert r.status_code == 200, r.text
+    snap = embedded(r.text, "hall-snapshot")
+    assert snap["phase"] == "decrypting"
+    assert {b["bid"]: b["status"] for b in snap["bids"]} == {"page-0": "decrypted", "page-1": "sealed"}
+    assert embedded(r.text, "hall-labels")["hall.status.sealed"] == "sealed"
+    assert "Opening hall" in r.text
+    # The bid content never reaches the page before the record: no price, no form.
+    assert "980000" not in r.text
+
+    # The tender page links to the hall for signed-in users.
+    tender = await client.get(f"/tenders/{scene.tender_id}", headers={**HTML, **scene.bidders[1].headers})
+    assert f'href="/tenders/{scene.tender_id}/hall"' in tender.text
+
+    script = await client.get("/static/hall.js")
+    assert script.status_code == 200
+    assert "EventSource" in script.text
+    assert "/hall/events" in script.text
+
+
+async def test_outsiders_get_no_hall(client, world, services, clock) -> None:
+    scene = await make_scene(services, world, client, bidders=1)
+    await seal_and_submit(client, scene, scene.bidders[0], "x-0")
+    clock.set(scene.deadline + timedelta(minutes=1))
+    page = f"/tenders/{scene.tender_id}/hall"
+    for headers in (world.auth("bidder_other"), world.auth("expert"), {}):  # not registered, no seat, nobody
+        r = await client.get(page, headers={**HTML, **headers})
+        assert r.status_code in (401, 403, 404), (headers, r.status_code)
+        assert "hall-snapshot" not in r.text
