@@ -852,6 +852,20 @@ class Opening:
         self._notify(db, tender, "finished")
 
     # -- reading -------------------------------------------------------------------------------------
+    async def abilities(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> dict[str, bool]:
+        """What the subject may do in the hall now (for the page's buttons; each action is still
+        decided by its own endpoint): run it (staff), respond to the record (a bidder in it)."""
+        tender = await self.tenders.load(db, who, tender_id, "tender.view")
+        resource = await self._resource(db, tender, who)
+        respond = False
+        if who.company_id is not None:
+            for bid in await self.participants(db, tender):
+                if bid.company_id == who.company_id:
+                    bid_resource = await self.bidding.bid_resource(db, tender, bid, who)
+                    respond = permits(who, "record.respond", bid_resource)
+                    break
+        return {"run": permits(who, "hall.run", resource), "respond": respond}
+
     async def snapshot(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> dict[str, Any]:
         """What every participant sees: countdown, window, who has decrypted; content only in the
         published record."""

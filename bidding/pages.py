@@ -61,6 +61,17 @@ LABELS = (
     "hall.response.signed",
     "hall.response.objection",
     "hall.response.silent",
+    "hall.action.publish",
+    "hall.action.finish",
+    "hall.action.answer",
+    "hall.action.object",
+    "hall.action.cause",
+    "hall.action.cause_bidder",
+    "hall.action.cause_other",
+    "hall.action.done",
+    "hall.page.objection_placeholder",
+    "hall.page.answer_placeholder",
+    "hall.page.sign_hint",
 )
 
 
@@ -74,6 +85,7 @@ async def hall_page(
 ) -> Template:
     opening: Opening = services.domain["bidding"].hall
     snapshot = await opening.snapshot(db_session, who, tender_id)  # 404/403 as the API answers
+    abilities = await opening.abilities(db_session, who, tender_id)
     locale = page_context(request)["locale"]
     labels = {key: translate(key, locale) for key in LABELS}
     return Template(
@@ -82,6 +94,7 @@ async def hall_page(
             request,
             snapshot=snapshot,
             snapshot_json=json.dumps(snapshot, ensure_ascii=False),
+            abilities=abilities,
             labels_json=json.dumps(labels, ensure_ascii=False),
         ),
     )

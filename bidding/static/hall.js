@@ -9,6 +9,40 @@
   const $ = (id) => document.getElementById(id);
   let snap = JSON.parse(document.getElementById("hall-snapshot").textContent);
   let receivedAt = Date.now();
+  const canRun = root.dataset.canRun === "true";
+  const canRespond = root.dataset.canRespond === "true";
+  const api = "/api/v1/tenders/" + root.dataset.tender + "/hall";
+
+  // Actions go through the API (the same checks as any client); the page re-renders on the event
+  // the change announces. Errors are the API's problem details, shown as they come.
+  async function act(path, body) {
+    const message = $("hall-message");
+    const r = await fetch(api + path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrf-token": root.dataset.csrf },
+      body: JSON.stringify(body || {}),
+    });
+    let detail = "";
+    if (!r.ok) {
+      try { detail = (await r.json()).detail; } catch (e) { detail = r.statusText; }
+    }
+    message.hidden = false;
+    message.className = r.ok ? "muted" : "error";
+    message.textContent = r.ok ? label("hall.action.done") : detail;
+    if (r.ok) {
+      const fresh = await fetch(api + "/", { credentials: "same-origin" });
+      if (fresh.ok) { snap = await fresh.json(); receivedAt = Date.now(); render(); }
+    }
+    return r.ok;
+  }
+  function button(text, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.addEventListener("click", async () => { b.disabled = true; try { await onClick(); } finally { b.disabled = false; } });
+    return b;
+  }
 
   function cell(text, cls) {
     const td = document.createElement("td");
@@ -61,7 +95,7 @@
     } else if (snap.phase === "decrypting" && snap.seconds_left_in_window !== undefined) {
       text = label("hall.page.window_left") + " " + duration(snap.seconds_left_in_window - gone);
     } else if (snap.phase === "signing" && snap.sign_deadline) {
-      text = label("hall.page.sign_deadline") + " " + new Date(snap.sign_deadline).toLocaleString();
+      text = label("hall.page.sign_deadline") + " " + new Date(snap.sign_deadline).toLocaleString(document.documentElement.lang, { timeZone: "Asia/Shanghai" });
     }
     $("hall-clock").textContent = text;
   }
@@ -108,8 +142,52 @@
         cell(r.answer),
       ]);
     }
+    renderActions();
     tick();
   }
+
+  function renderActions() {
+    const box = $("hall-actions");
+    box.replaceChildren();
+    // In the custodian phase staff may also end the fallback: bids still sealed are then
+    // classified by the cause recorded (第三十一条).
+    if (canRun && (snap.phase === "ready" || snap.phase === "custodians")) {
+      box.appendChild(button(label("hall.action.publish"), () => act("/record")));
+    }
+    if (canRun && snap.phase === "signing") {
+      box.appendChild(button(label("hall.action.finish"), () => act("/finish")));
+    }
+    if (canRun && snap.phase === "custodians") {
+      for (const b of (snap.bids || []).filter((x) => x.status === "sealed")) {
+        const span = document.createElement("span");
+        span.textContent = b.bid + " " + label("hall.action.cause") + ": ";
+        span.appendChild(button(label("hall.action.cause_bidder"), () => act("/bids/" + encodeURIComponent(b.bid) + "/cause", { cause: "bidder" })));
+        span.appendChild(button(label("hall.action.cause_other"), () => act("/bids/" + encodeURIComponent(b.bid) + "/cause", { cause: "other" })));
+        box.appendChild(span);
+      }
+    }
+    if (canRun && snap.responses) {
+      for (const r of snap.responses.filter((x) => x.kind === "objection" && !x.answer)) {
+        const wrap = document.createElement("div");
+        const text = document.createElement("textarea");
+        text.rows = 2;
+        text.maxLength = 2000;
+        text.placeholder = label("hall.page.answer_placeholder") + " — " + (r.company_name || "") + ": " + (r.text || "");
+        wrap.appendChild(text);
+        wrap.appendChild(button(label("hall.action.answer"), () => act("/objections/" + r.id + "/answer", { text: text.value })));
+        box.appendChild(wrap);
+      }
+    }
+    const respond = $("hall-respond");
+    respond.hidden = !(canRespond && snap.phase === "signing");
+    $("hall-sign-hint").textContent = label("hall.page.sign_hint");
+    $("hall-objection").placeholder = label("hall.page.objection_placeholder");
+    $("hall-object").textContent = label("hall.action.object");
+  }
+
+  $("hall-object").addEventListener("click", async () => {
+    if (await act("/record/objections", { text: $("hall-objection").value })) $("hall-objection").value = "";
+  });
 
   render();
   setInterval(tick, 1000);

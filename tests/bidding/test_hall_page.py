@@ -59,6 +59,10 @@ async def test_participants_watch_the_hall(client, world, services, clock) -> No
     assert {b["bid"]: b["status"] for b in snap["bids"]} == {"page-0": "decrypted", "page-1": "sealed"}
     assert embedded(r.text, "hall-labels")["hall.status.sealed"] == "sealed"
     assert "Opening hall" in r.text
+    assert 'data-can-run="true"' in r.text  # staff of the tender's centre run the hall
+    as_bidder = await client.get(page, headers={**HTML, **scene.bidders[1].headers})
+    assert 'data-can-run="false"' in as_bidder.text
+    assert 'data-can-respond="true"' in as_bidder.text  # its bid is in the hall
     # The bid content never reaches the page before the record: no price, no form.
     assert "980000" not in r.text
 
