@@ -65,27 +65,6 @@ _KIND = list(EvidenceKind)
         K.IDENTICAL_ERROR,
     )
 )
-
-
-# Small int codes: hashing an Enum member calls Python-level __hash__, too slow for millions of bids.
-_KIND = list(EvidenceKind)
-(_IP, _DEV, _BOND, _META, _REP, _SHARE, _CTRL, _AGENT, _PM, _CONTACT, _DOC, _ERR) = (
-    _KIND.index(k)
-    for k in (
-        K.SHARED_IP,
-        K.SHARED_DEVICE,
-        K.SHARED_BOND_ACCOUNT,
-        K.SHARED_DOC_METADATA,
-        K.SHARED_LEGAL_REP,
-        K.SHARED_SHAREHOLDER,
-        K.CONTROL_LINK,
-        K.SHARED_AGENT,
-        K.SHARED_PROJECT_MANAGER,
-        K.SHARED_CONTACT,
-        K.NEAR_IDENTICAL_DOC,
-        K.IDENTICAL_ERROR,
-    )
-)
 I64 = npt.NDArray[np.int64]
 DocRow = tuple[int, int, str, tuple[int, ...]]  # tender, firm, text, precomputed signature
 

@@ -11,14 +11,13 @@ file must authenticate as the final chunk, so a truncated payload fails there as
 
 from __future__ import annotations
 
-import io
 import os
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from tenderhall.storage.base import seek_position
+from tenderhall.storage.base import ReadOnlyFile
 
 from .errors import HeaderError, PayloadError
 from .stream import CHUNK_SIZE, ENC_CHUNK_SIZE, NONCE_SIZE, TAG_SIZE, payload_key
@@ -26,7 +25,7 @@ from .stream import CHUNK_SIZE, ENC_CHUNK_SIZE, NONCE_SIZE, TAG_SIZE, payload_ke
 __all__ = ["PlaintextReader"]
 
 
-class PlaintextReader(io.RawIOBase):
+class PlaintextReader(ReadOnlyFile):
     """A read-only, seekable file of the plaintext of the payload that starts at ``payload_at``
     in the seekable ciphertext file ``src`` (the header's length, from ``parse_header``)."""
 
@@ -52,19 +51,6 @@ class PlaintextReader(io.RawIOBase):
     @property
     def size(self) -> int:
         return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET, /) -> int:
-        self._pos = seek_position(offset, whence, self._pos, self._size)
-        return self._pos
 
     def _chunk(self, index: int) -> bytes:
         if index != self._cached:

@@ -33,6 +33,33 @@ def seek_position(offset: int, whence: int, current: int, size: int) -> int:
     return base + offset
 
 
+class ReadOnlyFile(io.RawIOBase):
+    """A read-only, seekable raw file of known size (``_size``) read at ``_pos``; subclasses
+    implement ``readinto`` and may react to a move in ``_moved_to``."""
+
+    _pos: int = 0
+    _size: int = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        position = seek_position(offset, whence, self._pos, self._size)
+        if position != self._pos:
+            self._pos = position
+            self._moved_to(position)
+        return self._pos
+
+    def _moved_to(self, position: int) -> None:
+        """Called when a seek changed the position (nothing to do by default)."""
+
+
 @dataclass(frozen=True)
 class Stored:
     key: str

@@ -38,12 +38,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tenderhall.storage.base import (
     CHUNK,
+    ReadOnlyFile,
     StorageError,
     Stored,
     TooLarge,
     check_key,
     parse_s3_url,
-    seek_position,
 )
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ class _Multipart:
             log.warning("could not abort the upload of %s (the lifecycle rule will): %s", self.name, exc)
 
 
-class _ObjectReader(io.RawIOBase):
+class _ObjectReader(ReadOnlyFile):
     def __init__(self, client: S3Client, bucket: str, name: str, reply: GetObjectOutputTypeDef) -> None:
         super().__init__()
         self._client = client
@@ -340,22 +340,8 @@ class _ObjectReader(io.RawIOBase):
         self._body: StreamingBody = reply["Body"]
         self._moved = False  # seek() moved the position away from the open stream
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        """Move the read position; the next read continues with a ranged GET from there."""
-        position = seek_position(offset, whence, self._pos, self._size)
-        if position != self._pos:
-            self._pos = position
-            self._moved = True
-        return self._pos
+    def _moved_to(self, position: int) -> None:
+        self._moved = True  # the next read continues with a ranged GET from there
 
     def _resume(self) -> None:
         """Continue where the dropped stream stopped.  The key names its content, so the bytes
