@@ -21,7 +21,7 @@ import functools
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -154,13 +154,13 @@ class TenderRisk:
         }
 
 
-def evidence_reason(e: Evidence) -> Reason:
+def evidence_reason(e: Evidence, names: Mapping[str, str] | None = None) -> Reason:
     return Reason(
         f"evidence.{e.kind.value}",
         e.hard,
         e.weight,
-        e.explain("zh"),
-        e.explain("en"),
+        e.explain("zh", names),
+        e.explain("en", names),
         SPECS[e.kind].grounds,
         tuple(sorted({e.a, e.b})),
         e,
@@ -396,11 +396,12 @@ class Detector:
         if ev:
             g = graph_from_evidence(ev, self.index.companies)
             groups = tuple(suspect_groups(g, seed=p.seed, min_weight=p.group_min_weight))
-        reasons = (
-            [evidence_reason(e) for e in sorted(ev, key=lambda e: (not e.hard, -e.weight, e.kind, e.pair))]
-            if ev
-            else []
-        )
+        reasons = []
+        if ev:
+            companies = self.index.companies
+            names = {f: companies[f].name for f in tender_bidders if f in companies and companies[f].name}
+            order = sorted(ev, key=lambda e: (not e.hard, -e.weight, e.kind, e.pair))
+            reasons = [evidence_reason(e, names) for e in order]
         if s is not None and r is not None and screen_part > 0:
             reasons.extend(self._screen_reasons(r, screen_part, contributions))
         return TenderRisk(

@@ -335,15 +335,17 @@ class Evidence:
     def grounds_for(self, regime: Regime) -> tuple[LegalGround, ...]:
         return tuple(g for g in self.grounds if g.regime is regime)
 
-    def _fields(self) -> dict[str, str]:
+    def _fields(self, names: Mapping[str, str]) -> dict[str, str]:
         shown = ", ".join(self.tenders[:MAX_TENDERS_SHOWN])
         if len(self.tenders) > MAX_TENDERS_SHOWN:
             shown += f", … ({len(self.tenders)})"
-        return {"a": self.a, "b": self.b, "value": self.value, "tenders": shown or "-", **dict(self.detail)}
+        a, b = names.get(self.a) or self.a, names.get(self.b) or self.b
+        return {"a": a, "b": b, "value": self.value, "tenders": shown or "-", **dict(self.detail)}
 
-    def explain(self, lang: str = "zh") -> str:
+    def explain(self, lang: str = "zh", names: Mapping[str, str] | None = None) -> str:
+        """One sentence for reviewers; ``names`` shows firms by name instead of by id."""
         spec = SPECS[self.kind]
-        text = (spec.zh if lang == "zh" else spec.en).format_map(self._fields())
+        text = (spec.zh if lang == "zh" else spec.en).format_map(self._fields(names or {}))
         firms = dict(self.detail).get("firms")
         if firms is not None and not self.hard and spec.demotable:
             text += (

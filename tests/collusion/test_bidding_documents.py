@@ -18,6 +18,7 @@ from weasyprint import HTML
 
 from bidding.models import Bid
 from bidding.package import pack
+from tenderhall.orgs.models import Company
 from tests.bidding.helpers import make_scene, seal_and_submit
 from tests.collusion.test_bidding_source import PRICES, open_hall
 
@@ -103,6 +104,18 @@ async def test_documents_read_at_opening_become_evidence(client, world, clock, s
     assert pair in between("near_identical_doc")
     assert pair in between("shared_project_manager")
     assert frozenset((ids[2], ids[3])) in between("mixed_documents")
+    # Reviewers read firms by name, not by id.
+    async with services.transaction() as db:
+        names = {
+            str(c.id): c.name
+            for c in await db.scalars(
+                select(Company).where(Company.id.in_([b.company_id for b in scene.bidders]))
+            )
+        }
+    meta = by_kind["shared_doc_metadata"][0]
+    assert names[ids[0]] in meta["zh"]
+    assert names[ids[1]] in meta["zh"]
+    assert ids[0] not in meta["zh"]
     honest = ids[3]
     for kind in ("shared_doc_metadata", "near_identical_doc", "shared_project_manager"):
         assert all(honest not in p for p in between(kind)), kind
