@@ -1,16 +1,17 @@
-"""Document facts of a bid package, read while the opening decrypts it (pure logic).
+"""Document facts of a bid package, read when the opening decrypts it (pure logic).
 
 The collusion detector compares bids by their documents: the same author, creating tool and
 creation time (文件属性一致), near-identical text, one bidder's documents naming another.  The only
-moment the platform sees a package in the clear is the decryption in the opening hall, so a
-`DocScanner` rides along as a second sink there: it follows the zip's local file headers through
-the stream and looks only at members small enough to hold (``MAX_MEMBER``) — PDFs (metadata and
-the text of their first pages, read with pypdf) and plain-text files.  Everything is bounded
-(members, bytes, characters); anything it cannot read is skipped, never an error: these facts are
-evidence, and a bid is valid without them.
+moment the platform sees a package in the clear is the opening, so the scan runs there, over the
+package's plaintext read at random offsets (``bidding.envelope.PlaintextReader``): the zip's central
+directory says where each document lies, and only what the scan needs is decrypted — a PDF's
+trailer, cross-reference table, metadata and first pages (pypdf reads them through a view of the
+document's range, lazily), the first characters of a plain-text file.  A 500 MB scanned proposal
+costs a few chunks, and memory stays bounded whatever the documents' size.  Anything it cannot read
+is skipped, never an error: these facts are evidence, and a bid is valid without them.
 
-The facts are sealed under the platform's data key like the file key (bid content stays
-encrypted at rest); the detector unseals them once, at the end of the opening.
+The facts are sealed under the platform's data key like the file key (bid content stays encrypted
+at rest); the detector unseals them once, at the end of the opening.
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ import logging
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, BinaryIO
 
 from bidding.package import FORM_NAME
+from tenderhall.storage.base import ReadOnlyFile
 
-__all__ = ["DocScanner", "DocumentFacts", "scan_seekable"]
+__all__ = ["DocumentFacts", "scan_package"]
 
 log = logging.getLogger(__name__)
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
-MAX_MEMBER = 16 << 20  # bytes held for one document
 MAX_MEMBERS = 64  # documents examined per package
 MAX_TEXT = 200_000  # characters of text kept per package
+MAX_TEXT_BYTES = 1 << 20  # bytes read from one plain-text document
 MAX_PAGES = 30  # PDF pages whose text is extracted
 TEXT_SUFFIXES = (".txt", ".md", ".csv", ".json", ".xml", ".html", ".htm")
 
@@ -67,27 +69,67 @@ class DocumentFacts:
         )
 
 
-class SeekableReader(Protocol):
-    def read(self, size: int = -1, /) -> bytes | None: ...
+class _Range(ReadOnlyFile):
+    """A read-only view of ``size`` bytes at ``start`` of a seekable file (one document)."""
 
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int: ...
+    def __init__(self, src: BinaryIO, start: int, size: int) -> None:
+        super().__init__()
+        self._src, self._start, self._size = src, start, size
+
+    def readinto(self, buffer: memoryview, /) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._src.seek(self._start + self._pos)
+        data = self._src.read(want)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
-def scan_seekable(plaintext: SeekableReader, read_size: int = 1 << 20) -> DocumentFacts:
-    """Scan a package that can be read at any offset (``bidding.envelope.PlaintextReader``):
-    the documents the scanner does not read are jumped over, never decrypted."""
-    scanner = DocScanner()
-    while not scanner.done:
-        skip = scanner.skippable()
-        if skip:
-            plaintext.seek(skip, io.SEEK_CUR)
-            scanner.skip(skip)
+def scan_package(plaintext: BinaryIO) -> DocumentFacts:
+    """The facts of a bid package readable at any offset (a stored zip, as ``bidding.package``
+    writes it); empty facts when it is not one."""
+    facts = DocumentFacts()
+    try:
+        members = zipfile.ZipFile(plaintext).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        log.info("bid package without a readable zip directory: no document facts")
+        return facts
+    for info in members:
+        if info.filename == FORM_NAME or info.is_dir():
             continue
-        data = plaintext.read(min(read_size, scanner.wanted))
-        if not data:
-            break
-        scanner.write(data)
-    return scanner.facts
+        facts.documents.append(info.filename)
+        if len(facts.documents) > MAX_MEMBERS or info.compress_type != zipfile.ZIP_STORED:
+            continue
+        try:
+            document = _Range(plaintext, _data_offset(plaintext, info), info.file_size)
+            _read(facts, info.filename, document)
+        except Exception:  # evidence is best effort: one unreadable document is not an error
+            log.info("document %r of a bid package skipped", info.filename, exc_info=True)
+    return facts
+
+
+def _data_offset(src: BinaryIO, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start: after its local header, whose extra field may differ from
+    the central directory's."""
+    src.seek(info.header_offset)
+    header = src.read(_LOCAL.size)
+    sig, *_, name_len, extra_len = _LOCAL.unpack(header)
+    if sig != _LOCAL_SIG:
+        raise ValueError("no local file header where the directory says")
+    return int(info.header_offset) + _LOCAL.size + int(name_len) + int(extra_len)
+
+
+def _read(facts: DocumentFacts, name: str, document: _Range) -> None:
+    lower = name.lower()
+    if lower.endswith(".pdf"):
+        if document.read(5) == b"%PDF-":  # pypdf would try to rebuild anything else, at length
+            document.seek(0)
+            _read_pdf(facts, document)
+    elif lower.endswith(TEXT_SUFFIXES):
+        _add_text(facts, _decode(document.read(MAX_TEXT_BYTES)))
 
 
 def _decode(data: bytes) -> str:
@@ -99,121 +141,30 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _add_text(facts: DocumentFacts, text: str) -> None:
+    room = MAX_TEXT - len(facts.text)
+    if room > 0 and text.strip():
+        facts.text += (text if not facts.text else "\n" + text)[:room]
+
+
 def _pdf_date(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return None
 
 
-class DocScanner:
-    """A decryption sink: ``write`` receives the plaintext in order; ``facts`` afterwards."""
+def _read_pdf(facts: DocumentFacts, document: io.RawIOBase) -> None:
+    from pypdf import PdfReader
 
-    def __init__(self) -> None:
-        self.facts = DocumentFacts()
-        self._buf = bytearray()  # header being assembled, or the member being held
-        self._need = _LOCAL.size  # bytes still wanted for the current step
-        self._step = "header"  # header | name | hold | skip | done
-        self._name = ""
-        self._size = 0
-        self._nlen = 0
-        self._seen = 0
-
-    @property
-    def done(self) -> bool:
-        return self._step == "done"
-
-    @property
-    def wanted(self) -> int:
-        """Bytes the current step still needs (a header, a name, a document being held)."""
-        return max(1, self._need)
-
-    def skippable(self) -> int:
-        """How many of the next bytes the scanner would ignore (inside a document it does not
-        read), so that a reader that can seek need not decrypt them."""
-        return self._need if self._step == "skip" else 0
-
-    def skip(self, count: int) -> None:
-        """Account for ``count`` (at most ``skippable()``) bytes jumped over instead of written."""
-        if not 0 <= count <= self.skippable():
-            raise ValueError("can only skip bytes the scanner would ignore")
-        self._need -= count
-        if self._step == "skip" and not self._need:
-            self._advance()
-
-    def write(self, data: memoryview | bytes, /) -> int:
-        view = memoryview(data)
-        n = len(view)
-        try:
-            while view and self._step != "done":
-                take = min(self._need, len(view))
-                if self._step != "skip":
-                    self._buf += view[:take]
-                view = view[take:]
-                self._need -= take
-                if not self._need:
-                    self._advance()
-        except Exception:  # evidence is best effort: a package we cannot follow is not an error
-            log.warning("document scan stopped", exc_info=True)
-            self._step = "done"
-        return n
-
-    def _advance(self) -> None:
-        if self._step == "header":
-            sig, _v, flags, method, _t, _d, _crc, csize, _us, nlen, xlen = _LOCAL.unpack(self._buf)
-            if sig != _LOCAL_SIG or flags & 0x08 or method != zipfile.ZIP_STORED:
-                self._step = "done"  # central directory reached, or sizes we cannot know ahead
-                return
-            self._size, self._need, self._step = csize, nlen + xlen, "name"
-            self._buf.clear()
-            self._nlen = nlen
-        elif self._step == "name":
-            self._name = bytes(self._buf[: self._nlen]).decode("utf-8", "replace")
-            self._buf.clear()
-            wanted = self._name != FORM_NAME and self._seen < MAX_MEMBERS and self._size <= MAX_MEMBER
-            if self._name != FORM_NAME:
-                self.facts.documents.append(self._name)
-            self._step = "hold" if wanted else "skip"
-            self._need = self._size
-            if not self._need:
-                self._finish_member()
-        else:
-            self._finish_member()
-
-    def _finish_member(self) -> None:
-        if self._step == "hold":
-            self._seen += 1
-            self._read(self._name, bytes(self._buf))
-        self._buf.clear()
-        self._step, self._need = "header", _LOCAL.size
-
-    def _read(self, name: str, data: bytes) -> None:
-        lower = name.lower()
-        if lower.endswith(".pdf"):
-            self._read_pdf(data)
-        elif lower.endswith(TEXT_SUFFIXES):
-            self._add_text(_decode(data))
-
-    def _add_text(self, text: str) -> None:
-        room = MAX_TEXT - len(self.facts.text)
-        if room > 0 and text.strip():
-            self.facts.text += (text if not self.facts.text else "\n" + text)[:room]
-
-    def _read_pdf(self, data: bytes) -> None:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            meta = reader.metadata
-            if meta is not None and not self.facts.author and not self.facts.tool:
-                creator, producer = str(meta.creator or ""), str(meta.producer or "")
-                self.facts.author = str(meta.author or "").strip()
-                tools = dict.fromkeys((creator.strip(), producer.strip()))  # once each, in order
-                self.facts.tool = " / ".join(t for t in tools if t)
-                self.facts.created = _pdf_date(meta.creation_date)
-            for page in reader.pages[:MAX_PAGES]:
-                if len(self.facts.text) >= MAX_TEXT:
-                    break
-                self._add_text(page.extract_text() or "")
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError):
-            log.info("unreadable PDF in a bid package skipped", exc_info=True)
+    reader = PdfReader(io.BufferedReader(document, 64 * 1024))
+    meta = reader.metadata
+    if meta is not None and not facts.author and not facts.tool:
+        creator, producer = str(meta.creator or ""), str(meta.producer or "")
+        facts.author = str(meta.author or "").strip()
+        tools = dict.fromkeys((creator.strip(), producer.strip()))  # once each, in order
+        facts.tool = " / ".join(t for t in tools if t)
+        facts.created = _pdf_date(meta.creation_date)
+    for page in reader.pages[:MAX_PAGES]:
+        if len(facts.text) >= MAX_TEXT:
+            break
+        _add_text(facts, page.extract_text() or "")

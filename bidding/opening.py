@@ -18,6 +18,7 @@ import asyncio
 import base64
 import binascii
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from bidding import envelope, hall, signing
 from bidding.decrypt_pool import shared_pool
-from bidding.docscan import DocumentFacts, scan_seekable
+from bidding.docscan import DocumentFacts, scan_package
 from bidding.envelope.seekable import PlaintextReader
 from bidding.live import HallLive
 from bidding.models import (
@@ -333,13 +334,13 @@ class Opening:
             return Opened(None, str(exc), documents=documents)
 
     def _scan_documents(self, storage_key: str, file_key: bytes) -> DocumentFacts | None:
-        """Document metadata and text of the package just authenticated (``bidding.docscan``):
-        random access, so documents too large to read are jumped over, not decrypted.  Best
+        """Document metadata and text of the package just authenticated (``bidding.docscan``),
+        by random access: only the parts read are decrypted, whatever the documents' size.  Best
         effort: a bid is valid without these facts."""
         try:
             with self.services.storage.open(storage_key) as handle:
                 _, payload_at = envelope.parse_header(handle)
-                return scan_seekable(PlaintextReader(handle, payload_at, file_key))
+                return scan_package(io.BufferedReader(PlaintextReader(handle, payload_at, file_key)))
         except Exception:
             log.warning("document scan of blob %s failed", storage_key, exc_info=True)
             return None
