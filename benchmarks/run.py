@@ -26,15 +26,18 @@ def available() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py"))
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "unknown CPU"
+
+
+def machine() -> str:
+    cpu = cpu_model()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     try:
         openssl = subprocess.run(["openssl", "version"], capture_output=True, text=True, check=False).stdout
@@ -67,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         took = time.perf_counter() - started
         quick = " (quick)" if args.quick else ""
-        sections[name] = f"{body}\n_Run {stamp}{quick}, {took:.0f} s._\n"
+        # Sections are re-run one at a time, possibly on another machine: each names its CPU.
+        where = f"{cpu_model()} ({os.cpu_count()} cores)"
+        sections[name] = f"{body}\n_Run {stamp}{quick}, {took:.0f} s, on {where}._\n"
         print(body)
     parts = [
         "# Benchmarks\n",
