@@ -315,6 +315,7 @@ async def _opening_in_progress(db: Any, ctx: Any, today: datetime) -> AsyncItera
     yield today - timedelta(days=26)
     keys = await custodian_keys(db, ctx, custodians)
     tender = await _tender(ctx, db, "staff.sh", "上海市第一人民医院后勤楼修缮工程（开标中）", 0, 9_800_000)
+    ctx.highlights.append(("opening hall, custodians called", f"/tenders/{tender.id}/hall", "staff.sh"))
     await _bidding(ctx).set_remedy(
         db, ctx.who("staff.sh"), tender.id, 2, [ctx.users[c].id for c in custodians]
     )
@@ -347,6 +348,7 @@ async def _opened(db: Any, ctx: Any, today: datetime) -> AsyncIterator[datetime]
         procedure="inquiry",
     )
     await _publish(db, ctx, tender, "tenderer4", today - timedelta(days=2), BIDDERS)
+    ctx.highlights.append(("opened tender: record, signatures", f"/tenders/{tender.id}/hall", "staff.sh"))
     bids = []
     for i, name in enumerate(BIDDERS):
         yield today - timedelta(days=4, hours=-i)

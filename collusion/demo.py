@@ -82,6 +82,7 @@ async def seed_cartel(db: AsyncSession, ctx: Any) -> None:
     alerts = sorted(page.items, key=lambda a: a.tender_key)
     if len(alerts) < 5 or report.alerts < 5:
         raise RuntimeError("the demo cartel was not detected")  # the demo must show what it promises
+    ctx.highlights.append(("collusion alerts (API, with evidence)", "/api/collusion/alerts", "staff.sh"))
     who_staff, who_sup = ctx.who("staff.sh"), ctx.who("supervisor")
     a_review, a_confirm, a_escalate, a_dismiss = alerts[0], alerts[1], alerts[2], alerts[3]
     await svc.start_review(db, who_staff, a_review.id)

@@ -96,6 +96,8 @@ class DemoContext:
     # The kernel's demo tenders by stage (closed, terminated, open, draft), for domain demos.
     tenders: dict[str, list[Any]] = field(default_factory=dict)
     tender_states: dict[str, int] = field(default_factory=dict)  # filled at the end, for the banner
+    # Places worth a first look (what, path, who to sign in as), printed with the accounts.
+    highlights: list[tuple[str, str, str]] = field(default_factory=list)
     # Stories registered by domain packages in the second phase (see ``story``).
     stories: list[AsyncIterator[datetime]] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
@@ -495,4 +497,8 @@ def print_accounts(ctx: DemoContext, settings: Settings) -> None:
     for role, names in shown.items():
         listed = ", ".join(names if len(names) <= 6 else [*names[:3], "…", names[-1]])
         click.echo(f"  {role:<11} {listed}")
+    if ctx.highlights:
+        click.echo("Worth a look:")
+        for what, path, who in ctx.highlights:
+            click.echo(f"  {what}: {settings.base_url.rstrip('/')}{path}  (as {who})")
     click.echo("")

@@ -114,6 +114,9 @@ def test_demo_seeds_every_role_and_a_verifiable_ledger(empty_database_url, run_c
     for role in ("admin", "staff", "supervisor", "tenderer", "agent", "bidder", "custodian", "expert"):
         assert f"  {role}" in seeded.stdout
     assert "Demo-2026-tenderhall" in seeded.stdout
+    # The banner points at what the demo shows: live halls and the collusion alerts.
+    assert seeded.stdout.count("/hall  (as staff.sh)") == 2
+    assert "/api/collusion/alerts" in seeded.stdout
     verified = run_cli(empty_database_url, "ledger", "verify")
     assert verified.returncode == 0, verified.stderr
     assert "ledger OK" in verified.stdout
