@@ -364,6 +364,16 @@ class Detector:
             return 0.0
         return p.screen_weight * (r - p.screen_floor) / (1.0 - p.screen_floor)
 
+    def _tender_labels(self, evidence: Sequence[Evidence]) -> dict[str, str]:
+        """Reference numbers of the tenders the evidence cites, where the history knows them."""
+        labels: dict[str, str] = {}
+        for key in {t for e in evidence for t in e.tenders}:
+            t = self.index.tids.get(key)
+            record = self.index.tenders.get(t) if t is not None else None
+            if record is not None and record.label:
+                labels[key] = record.label
+        return labels
+
     def _result(
         self,
         tender_id: str,
@@ -400,6 +410,7 @@ class Detector:
         if ev:
             companies = self.index.companies
             names = {f: companies[f].name for f in tender_bidders if f in companies and companies[f].name}
+            names.update(self._tender_labels(ev))
             order = sorted(ev, key=lambda e: (not e.hard, -e.weight, e.kind, e.pair))
             reasons = [evidence_reason(e, names) for e in order]
         if s is not None and r is not None and screen_part > 0:

@@ -336,14 +336,15 @@ class Evidence:
         return tuple(g for g in self.grounds if g.regime is regime)
 
     def _fields(self, names: Mapping[str, str]) -> dict[str, str]:
-        shown = ", ".join(self.tenders[:MAX_TENDERS_SHOWN])
+        shown = ", ".join(names.get(t) or t for t in self.tenders[:MAX_TENDERS_SHOWN])
         if len(self.tenders) > MAX_TENDERS_SHOWN:
             shown += f", … ({len(self.tenders)})"
         a, b = names.get(self.a) or self.a, names.get(self.b) or self.b
         return {"a": a, "b": b, "value": self.value, "tenders": shown or "-", **dict(self.detail)}
 
     def explain(self, lang: str = "zh", names: Mapping[str, str] | None = None) -> str:
-        """One sentence for reviewers; ``names`` shows firms by name instead of by id."""
+        """One sentence for reviewers; ``names`` shows firms and tenders by name (reference)
+        instead of by id."""
         spec = SPECS[self.kind]
         text = (spec.zh if lang == "zh" else spec.en).format_map(self._fields(names or {}))
         firms = dict(self.detail).get("firms")

@@ -84,6 +84,7 @@ class TenderRecord:
     estimate: float | None = None
     regime: Regime = Regime.BIDDING_LAW
     doc_text: str = ""  # the tender document: its text is boilerplate in every bid that quotes it
+    label: str = ""  # how explanations name the tender (its reference number); default: the id
 
 
 class Interner:

@@ -289,9 +289,19 @@ class Collusion:
         bids = [bid_record(r) for r in rows]
         companies = [company_record(c) for c in await self._companies(db, region_id)]
         seen = {c.company_id for c in companies}
+        references = await db.execute(
+            select(Tender.id, Tender.reference)
+            .join(HistoryBid, HistoryBid.tender_id == Tender.id)
+            .where(HistoryBid.region_id == region_id)
+            .distinct()
+        )
+        labels = {str(tender_id): reference for tender_id, reference in references.tuples()}
         tenders: dict[str, TenderRecord] = {}
         for b in bids:
-            tenders.setdefault(b.tender_id, TenderRecord(b.tender_id, b.date, estimate=b.estimate))
+            tenders.setdefault(
+                b.tender_id,
+                TenderRecord(b.tender_id, b.date, estimate=b.estimate, label=labels.get(b.tender_id, "")),
+            )
             if b.bidder_id not in seen:
                 seen.add(b.bidder_id)
         det = Detector.from_records(companies, bids, tenders.values(), self.params)
@@ -305,9 +315,12 @@ class Collusion:
         rows: list[HistoryBid],
         companies: dict[str, CompanyRecord],
         texts: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         """Insert history rows of new tenders and feed them to a fresh cached detector
-        (``texts``: document text by bidder key, compared now but never stored)."""
+        (``texts``: document text by bidder key, compared now but never stored; ``labels``:
+        reference numbers by tender key, for explanations)."""
+        labels = labels or {}
         det = await self.detector(db, region_id)
         db.add_all(rows)
         await db.flush()
@@ -320,7 +333,9 @@ class Collusion:
         for key, rs in by_tender.items():
             first = rs[0]
             records = [bid_record(r, (texts or {}).get(r.bidder_key, "")) for r in rs]
-            det.add_tender(TenderRecord(key, first.bid_date, estimate=first.estimate), records)
+            det.add_tender(
+                TenderRecord(key, first.bid_date, estimate=first.estimate, label=labels.get(key, "")), records
+            )
         self._cache[region_id] = _Cached(det, self._cache[region_id].rows + len(rows))
 
     async def region_of(self, db: AsyncSession, centre_id: uuid.UUID) -> uuid.UUID:
@@ -373,7 +388,7 @@ class Collusion:
                     select(Company).where(Company.id.in_([b.company_id for b in fresh]))
                 )
             }
-            await self._add_rows(db, region_id, rows, companies, texts)
+            await self._add_rows(db, region_id, rows, companies, texts, {key: tender.reference})
             det = await self.detector(db, region_id)
         if key not in det:
             return None  # no bids known for this tender: nothing to check

@@ -19,6 +19,7 @@ from weasyprint import HTML
 from bidding.models import Bid
 from bidding.package import pack
 from tenderhall.orgs.models import Company
+from tenderhall.tenders.models import Tender
 from tests.bidding.helpers import make_scene, seal_and_submit
 from tests.collusion.test_bidding_source import PRICES, open_hall
 
@@ -116,6 +117,10 @@ async def test_documents_read_at_opening_become_evidence(client, world, clock, s
     assert names[ids[0]] in meta["zh"]
     assert names[ids[1]] in meta["zh"]
     assert ids[0] not in meta["zh"]
+    async with services.transaction() as db:
+        reference = (await db.get(Tender, scene.tender_id)).reference
+    assert reference in meta["zh"]  # the tender by its reference number, not its id
+    assert str(scene.tender_id) not in meta["zh"]
     honest = ids[3]
     for kind in ("shared_doc_metadata", "near_identical_doc", "shared_project_manager"):
         assert all(honest not in p for p in between(kind)), kind
