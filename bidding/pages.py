@@ -75,6 +75,12 @@ LABELS = (
 )
 
 
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no "<" at all, so neither "</script>" nor "<!--" can
+    end or bend it, whatever a bidder's name or objection says."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+
+
 @get("/tenders/{tender_id:uuid}/hall", include_in_schema=False)
 async def hall_page(
     request: Request[Any, Any, Any],
@@ -93,9 +99,9 @@ async def hall_page(
         context=page_context(
             request,
             snapshot=snapshot,
-            snapshot_json=json.dumps(snapshot, ensure_ascii=False),
+            snapshot_json=_script_json(snapshot),
             abilities=abilities,
-            labels_json=json.dumps(labels, ensure_ascii=False),
+            labels_json=_script_json(labels),
         ),
     )
 

@@ -85,3 +85,29 @@ async def test_outsiders_get_no_hall(client, world, services, clock) -> None:
         r = await client.get(page, headers={**HTML, **headers})
         assert r.status_code in (401, 403, 404), (headers, r.status_code)
         assert "hall-snapshot" not in r.text
+
+
+async def test_a_hostile_objection_stays_text(client, world, services, clock) -> None:
+    """An objection is a bidder's free text shown to every participant: inside the page's JSON it
+    can neither close the script element nor open a comment."""
+    scene = await make_scene(services, world, client, bidders=1)
+    blob = await seal_and_submit(client, scene, scene.bidders[0], "h-0")
+    hall = f"/api/v1/tenders/{scene.tender_id}/hall"
+    clock.set(scene.deadline + timedelta(minutes=1))
+    key = {"file_key": file_key_b64(blob, scene.bidders[0].keys.opening)}
+    assert (
+        await client.post(f"{hall}/bids/h-0/key", json=key, headers=scene.bidders[0].headers)
+    ).status_code == 201
+    assert (await client.post(f"{hall}/record", headers=world.auth("staff"))).status_code == 201
+    hostile = '报价有误</script><script>alert("x")</script><!--<script>'
+    r = await client.post(
+        f"{hall}/record/objections", json={"text": hostile}, headers=scene.bidders[0].headers
+    )
+    assert r.status_code == 201, r.text
+
+    page = await client.get(f"/tenders/{scene.tender_id}/hall", headers={**HTML, **world.auth("staff")})
+    assert page.status_code == 200
+    assert "</script><script>" not in page.text
+    assert "<!--" not in page.text
+    snap = embedded(page.text, "hall-snapshot")
+    assert [x["text"] for x in snap["responses"]] == [hostile]
