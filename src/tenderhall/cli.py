@@ -99,7 +99,7 @@ def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: boo
     if not no_migrate:
         _alembic(settings).upgrade("head")
     if demo:
-        _seed(settings, only_if_empty=True)
+        _seed(settings, only_if_empty=True, address=f"http://{host}:{port}")
     click.echo(f"TenderHall is at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     click.echo(f"data directory: {settings.data_dir}; database: {settings.database_url.split('@')[-1]}")
     uvicorn.run(
@@ -120,14 +120,16 @@ def demo() -> None:
     _seed(settings, only_if_empty=False)
 
 
-def _seed(settings: Settings, only_if_empty: bool) -> None:
+def _seed(settings: Settings, only_if_empty: bool, address: str | None = None) -> None:
+    """Seed the demo; its banner names pages at ``address`` (the server being started), else at
+    the configured base URL."""
     from tenderhall.demo import print_accounts, seed
 
     result = _run(seed(settings, only_if_empty=only_if_empty))
     if result is None:
         click.echo("the database already holds data; demo seeding skipped")
         return
-    print_accounts(result, settings)
+    print_accounts(result, address or settings.base_url)
 
 
 # -- accounts ---------------------------------------------------------------------------------

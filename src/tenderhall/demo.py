@@ -483,7 +483,7 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
     ]
 
 
-def print_accounts(ctx: DemoContext, settings: Settings) -> None:
+def print_accounts(ctx: DemoContext, address: str) -> None:
     states = ", ".join(f"{state} {n}" for state, n in sorted(ctx.tender_states.items()))
     click.echo("")
     click.echo(
@@ -500,5 +500,5 @@ def print_accounts(ctx: DemoContext, settings: Settings) -> None:
     if ctx.highlights:
         click.echo("Worth a look:")
         for what, path, who in ctx.highlights:
-            click.echo(f"  {what}: {settings.base_url.rstrip('/')}{path}  (as {who})")
+            click.echo(f"  {what}: {address.rstrip('/')}{path}  (as {who})")
     click.echo("")
