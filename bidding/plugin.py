@@ -47,6 +47,13 @@ async def sweep(services: Any) -> None:
     await services.domain["bidding"].sweep_uploads()
 
 
+def check_integrity(services: Any, db: Any) -> Any:
+    """Every bid's envelope and receipt against storage and the ledger (restore drills, audits)."""
+    from bidding.integrity import check_bids
+
+    return check_bids(services, db)
+
+
 def cli_commands() -> list[Any]:
     from bidding.client.cli import bid, release_share
 

@@ -140,6 +140,24 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def make_empty_database(tmp_path: Path) -> Iterator[Any]:
+    """Make more schema-less databases in one test (``make("sqlite")`` or ``make("postgresql")``)."""
+    made: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{tmp_path / f'extra-{uuid.uuid4().hex[:8]}.db'}"
+        name = f"th_extra_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return _pg_db_url(name)
+
+    yield make
+    for name in made:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
     """Environment for running the ``tenderhall`` command against a test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERHALL_")}

@@ -286,6 +286,126 @@ def ledger_checkpoint() -> None:
     click.echo(_run(go()), nl=False)
 
 
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tenderhall.paths import migrations_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def _check_platform(settings: Settings, what: str) -> None:
+    """Run the integrity check; one line naming the first problems if it fails."""
+    from tenderhall.compose import build_services, domain_plugins
+    from tenderhall.integrity import check_integrity
+
+    async def go() -> list[str]:
+        services = build_services(settings)
+        checks = [c for p in domain_plugins() if (c := getattr(p, "check_integrity", None)) is not None]
+        try:
+            async with services.sessionmaker() as db:
+                return await check_integrity(services, db, checks)
+        finally:
+            await services.engine.dispose()
+
+    problems = _run(go())
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise click.ClickException(f"{what} FAILED: {shown}")
+    click.echo("integrity OK: the ledger verifies and every stored file matches its record")
+
+
+@cli.command(help="Back up the whole platform (database and stored files) into one file, while it runs.")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--with-secrets",
+    is_flag=True,
+    help="Include the platform keys (session, data, ledger signing): keep such a file as safe as the keys.",
+)
+def backup(out: Path, with_secrets: bool) -> None:
+    from tenderhall.backup.archive import BackupError, create_backup
+    from tenderhall.compose import build_services
+    from tenderhall.db.base import metadata
+
+    if out.exists():
+        raise click.ClickException(f"{out} exists: choose a new name")
+    settings = _settings()
+
+    async def go() -> Any:
+        services = build_services(settings)
+        try:
+            return await create_backup(
+                settings.database_url,
+                metadata,
+                services.storage,
+                out,
+                head=_head_revision(),
+                now=services.clock.now(),
+                secrets_dir=settings.secrets_dir if with_secrets else None,
+            )
+        finally:
+            await services.engine.dispose()
+
+    try:
+        summary = _run(go())
+    except BackupError as exc:
+        raise click.ClickException(f"backup failed: {exc}") from None
+    rows = sum(summary.tables.values())
+    keys = "with the platform keys" if summary.secrets else "without the platform keys"
+    click.echo(
+        f"backup written to {out}: {rows} rows, {summary.blobs} files ({summary.blob_bytes} bytes), {keys}"
+    )
+
+
+@cli.command(help="Restore a backup into a new (empty) database and storage, then check the result.")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    from tenderhall.backup.archive import BackupError, restore_backup
+    from tenderhall.compose import import_models
+    from tenderhall.db.base import metadata
+    from tenderhall.db.engine import make_engine
+    from tenderhall.keys import DATA_KEY, LEDGER_KEY, SESSION_KEY
+    from tenderhall.services import make_storage
+
+    settings = _settings()
+    _alembic(settings).upgrade("head")
+    import_models()
+
+    async def load() -> Any:
+        engine = make_engine(settings.database_url)
+        try:
+            return await restore_backup(
+                source,
+                engine,
+                metadata,
+                make_storage(settings),
+                head=_head_revision(),
+                secrets_dir=settings.secrets_dir,
+                required_secrets=(SESSION_KEY, DATA_KEY, LEDGER_KEY),
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        summary = _run(load())
+    except BackupError as exc:
+        raise click.ClickException(f"restore refused: {exc}") from None
+    click.echo(f"restored {sum(summary.tables.values())} rows and {summary.blobs} files from {source}")
+    _check_platform(settings, "integrity check of the restored platform")
+
+
+@cli.command(
+    help="Check the platform: re-verify the ledger and re-hash every stored file against its record."
+)
+def check() -> None:
+    _check_platform(_settings(), "integrity check")
+
+
 def _mount_domain_commands() -> None:
     from tenderhall.compose import domain_plugins
 

@@ -18,6 +18,9 @@ COMMANDS = [
     ["ledger"],
     ["ledger", "verify"],
     ["ledger", "checkpoint"],
+    ["backup"],
+    ["restore"],
+    ["check"],
 ]
 
 
