@@ -54,7 +54,14 @@ def check_integrity(services: Any, db: Any) -> Any:
     return check_bids(services, db)
 
 
-def cli_commands() -> list[Any]:
-    from bidding.client.cli import bid, release_share
-
-    return [bid, release_share]
+# Mounted lazily by the kernel's command line: name -> ("module:command", short help).
+CLI_COMMANDS = {
+    "bid": (
+        "bidding.client.cli:bid",
+        "Bidder client: keys, sealing, submission, receipts and decryption at opening.",
+    ),
+    "release-share": (
+        "bidding.client.cli:release_share",
+        "Custodians: release your key share (same as `bid release-share`).",
+    ),
+}

@@ -40,7 +40,49 @@ def _alembic(settings: Settings) -> Any:
     return AlembicCommands(sqlalchemy_config=sqlalchemy_config(settings.database_url))
 
 
-@click.group(help="TenderHall: open e-tendering for public-resource trading centres.")
+class _LazyGroup(click.Group):
+    """The root group: domain commands are imported only when they run (or their own help is
+    asked for), so a bidder's `tenderhall bid ...` never loads the web app or the detector."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def add_lazy(self, name: str, target: str, short_help: str) -> None:
+        self.lazy[name] = (target, short_help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            self.add_command(load_lazy(self.lazy[cmd_name][0]), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def load_lazy(target: str) -> click.Command:
+    """``"package.module:attribute"`` → the click command it names."""
+    import importlib
+
+    module, _, attribute = target.partition(":")
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command), target
+    return command
+
+
+@click.group(cls=_LazyGroup, help="TenderHall: open e-tendering for public-resource trading centres.")
 @click.version_option(package_name="tenderhall")
 def cli() -> None:
     pass
@@ -409,18 +451,14 @@ def check() -> None:
 def _mount_domain_commands() -> None:
     from tenderhall.compose import domain_plugins
 
+    assert isinstance(cli, _LazyGroup)
     for plugin in domain_plugins():
-        for command in plugin.cli_commands():
-            cli.add_command(command)
+        for name, (target, short_help) in plugin.CLI_COMMANDS.items():
+            cli.add_lazy(name, target, short_help)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: translate every expected failure into one line and exit status 1."""
-    from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
-    from tenderhall.errors import DomainError
-    from tenderhall.keys import KeyFileError
-
     _mount_domain_commands()
     try:
         cli.main(args=argv, standalone_mode=False)
@@ -430,21 +468,33 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except DomainError as exc:
-        click.echo(f"error: {exc.message('en')}", err=True)
-        sys.exit(1)
-    except (KeyFileError, SettingsError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except OperationalError as exc:
-        click.echo(f"error: cannot reach the database: {str(exc.orig).splitlines()[0]}", err=True)
-        sys.exit(1)
-    except SQLAlchemyError as exc:
-        click.echo(f"error: database error: {str(exc).splitlines()[0]}", err=True)
-        sys.exit(1)
-    except OSError as exc:
-        if isinstance(exc, ConnectionRefusedError) or "connect" in str(exc).lower():
-            click.echo(f"error: cannot reach the database: {exc}", err=True)
-        else:
-            click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    except Exception as exc:
+        _fail(exc)
+
+
+def _fail(exc: Exception) -> None:
+    """One line for every expected failure; anything else is a bug and keeps its traceback."""
+    # Imported only on failure: a command that never touched the database does not load SQLAlchemy.
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from tenderhall.errors import DomainError
+    from tenderhall.keys import KeyFileError
+
+    if isinstance(exc, DomainError):
+        line = exc.message("en")
+    elif isinstance(exc, KeyFileError | SettingsError):
+        line = str(exc)
+    elif isinstance(exc, OperationalError):
+        line = f"cannot reach the database: {str(exc.orig).splitlines()[0]}"
+    elif isinstance(exc, SQLAlchemyError):
+        line = f"database error: {str(exc).splitlines()[0]}"
+    elif isinstance(exc, ConnectionRefusedError) or (
+        isinstance(exc, OSError) and "connect" in str(exc).lower()
+    ):
+        line = f"cannot reach the database: {exc}"
+    elif isinstance(exc, OSError):
+        line = str(exc)
+    else:
+        raise exc
+    click.echo(f"error: {line}", err=True)
+    sys.exit(1)
