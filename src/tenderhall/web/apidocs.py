@@ -2,12 +2,14 @@
 
 Litestar's own Swagger plugin loads Swagger UI from a CDN and starts it with an inline script.
 Trading centres run isolated networks and every page here runs under a strict Content-Security-
-Policy, so the UI's files come from the ``swagger-ui-bundle`` package (``/static/swagger-ui/``)
-and a static script (``/static/api-docs.js``) starts it from the page's data attributes.
+Policy, so the UI's files come from the ``swagger-ui-py`` package (Swagger UI 5, which reads
+OpenAPI 3.1; served at ``/static/swagger-ui/``) and a static script (``/static/api-docs.js``)
+starts it from the page's data attributes.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,17 @@ from typing import Any
 from litestar import Request, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-SWAGGER_UI_DIR = Path(str(swagger_ui_path))
+
+def _swagger_ui_dir() -> Path:
+    # Found, not imported: the package's own code (handlers for other frameworks) is not needed.
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py, a dependency, is missing")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+SWAGGER_UI_DIR = _swagger_ui_dir()
 SWAGGER_UI_URL = "/static/swagger-ui"
 
 
@@ -30,7 +40,8 @@ class OfflineSwaggerRenderPlugin(OpenAPIRenderPlugin):
     """Swagger UI with no inline script or style and nothing loaded from another origin."""
 
     def __init__(self, *, csrf_cookie: str, csrf_header: str, path: str = "/swagger") -> None:
-        super().__init__(path=path, favicon="", style="")
+        # No icon file: an empty data: icon keeps browsers from asking for /favicon.ico.
+        super().__init__(path=path, favicon='<link rel="icon" href="data:,">', style="")
         self.csrf_cookie = csrf_cookie
         self.csrf_header = csrf_header
 
@@ -44,7 +55,7 @@ class OfflineSwaggerRenderPlugin(OpenAPIRenderPlugin):
         spec_url = escape(self.get_openapi_json_route(request))
         return (
             "<!DOCTYPE html><html><head>"
-            f"<title>{title}</title>"
+            f"<title>{title}</title>{self.favicon}"
             '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="stylesheet" href="{SWAGGER_UI_URL}/swagger-ui.css">'
             '<link rel="stylesheet" href="/static/api-docs.css">'
