@@ -178,11 +178,10 @@ async def test_no_page_carries_inline_script_or_handlers(client, app, world, ser
     for reader, headers in readers.items():
         for path in [*paths, f"/tenders/{uuid.uuid4()}"]:
             response = await client.get(path, headers={**HTML, **headers}, follow_redirects=False)
+            if "text/html" in response.headers.get("content-type", ""):
+                rendered += 1
+                assert inline_code(response.text) == [], (reader, path)
             assert_browser_headers(response)
-            if "text/html" not in response.headers.get("content-type", ""):
-                continue
-            rendered += 1
-            assert inline_code(response.text) == [], (reader, path)
         hall = await client.get(f"/tenders/{scene.tender_id}/hall", headers={**HTML, **headers})
         assert (hall.status_code == 200) is (reader != "anonymous" and reader != "admin"), (reader, hall)
     assert rendered >= 4 * 6
@@ -259,7 +258,8 @@ async def test_the_sign_in_form_works_with_its_token(client, world) -> None:
 
 async def test_the_api_sign_in_takes_only_json(client, world) -> None:
     """A cross-site form can post ``text/plain`` that reads as JSON; only a JSON body (which
-    needs a CORS preflight this server never grants) opens a session through the API."""
+    needs a CORS preflight this server never grants) opens a session through the API.  (Litestar
+    already answered such bodies with a bare 400; the check makes it a rule with its reason.)"""
     body = b'{"username": "bidder", "password": PASSWORD}'
     for media_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         forged = await client.post(
