@@ -4,10 +4,11 @@
   "use strict";
   const root = document.getElementById("hall");
   if (!root) return;
-  const L = JSON.parse(document.getElementById("hall-labels").textContent);
+  // The snapshot and the labels come in the page's data attributes (no inline script: CSP).
+  const L = JSON.parse(root.dataset.labels);
   const label = (key, fallback) => L[key] || fallback || key;
   const $ = (id) => document.getElementById(id);
-  let snap = JSON.parse(document.getElementById("hall-snapshot").textContent);
+  let snap = JSON.parse(root.dataset.snapshot);
   let receivedAt = Date.now();
   const canRun = root.dataset.canRun === "true";
   const canRespond = root.dataset.canRespond === "true";

@@ -20,7 +20,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -37,8 +36,9 @@ from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
+from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
-from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
+from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware, security_headers
 
 log = logging.getLogger("tenderhall")
 SWEEP_SECONDS = 5.0
@@ -157,6 +157,7 @@ def create_app(
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
         ),
+        swagger_ui_assets(),
     ]
     for plugin in plugins:
         route_handlers.extend(getattr(plugin, "ROUTE_HANDLERS", ()))
@@ -170,6 +171,7 @@ def create_app(
             DefineMiddleware(AuthMiddleware),
         ],
         exception_handlers={Exception: problems.handle},
+        before_send=[security_headers(settings.base_url)],
         template_config=TemplateConfig(
             directory=[PACKAGE_DIR / "web" / "templates", *_plugin_dirs(plugins, "TEMPLATE_DIR")],
             engine=JinjaTemplateEngine,
@@ -180,7 +182,10 @@ def create_app(
             version="0.1.0",
             description="Open e-tendering platform. Errors are RFC 9457 problem details.",
             path="/api/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI from the installed package, not a CDN: centres run isolated networks.
+            render_plugins=[
+                OfflineSwaggerRenderPlugin(csrf_cookie=csrf.cookie_name, csrf_header=csrf.header_name)
+            ],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
