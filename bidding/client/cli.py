@@ -15,7 +15,7 @@ from bidding import envelope
 from bidding.client import api as ops
 from bidding.client import keys as keyfiles
 from bidding.client.device import fingerprint
-from bidding.package import FormError, FormExtractor, pack
+from bidding.package import FormError, FormExtractor, check_package, pack
 from bidding.receipt import ReceiptError, verify_receipt
 from tenderhall.files import atomic_write, write_text
 from tenderhall.ledger.note import NoteError, Verifier
@@ -159,6 +159,11 @@ def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
 def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str | None) -> None:
     keys = ctx.keys()
     sealing = ctx.api().call("GET", f"/api/v1/tenders/{tender}/sealing")
+    with package_path.open("rb") as handle:
+        try:
+            check_package(handle, sealing["tender"])
+        except FormError as exc:
+            raise click.ClickException(f"{package_path} is not a valid bid package: {exc}") from None
     bid_ref = bid_id or uuid.uuid4().hex
     size = ops.seal_file(sealing, keys.opening.recipient, package_path, out, bid_ref)
     side = {"tender": sealing["tender"], "reference": sealing["reference"], "bid": bid_ref}
