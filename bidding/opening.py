@@ -659,7 +659,9 @@ class Opening:
                     bond_fen=bond.amount_fen if bond else None,
                 )
             )
-        record = hall.build_record(str(tender.id), tender.reference, tender.title, current.opened_at, rows)
+        record = hall.build_record(
+            str(tender.id), tender.reference, tender.title, current.opened_at, rows, tender.estimate_fen
+        )
         current.record = record
         current.record_sha256 = hall.record_digest(record)
         current.record_published_at = now
@@ -673,6 +675,7 @@ class Opening:
                 "tender": str(tender.id),
                 "record_sha256": current.record_sha256,
                 "valid_bids": record["valid_bids"],
+                "above_ceiling": record["above_ceiling"],
             },
             actor=who.user_id,
             subject=f"tender:{tender.id}",
