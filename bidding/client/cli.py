@@ -149,7 +149,10 @@ def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
     click.echo(f"bid package written: {out} ({out.stat().st_size} bytes, {len(documents)} documents)")
 
 
-@bid.command(help="Seal a bid package for a tender (to your key and the tender's custodians).")
+@bid.command(
+    help="Seal a bid package for a tender (to your key and the tender's custodians); the package is "
+    "checked first as the opening will read it."
+)
 @click.option("--tender", required=True)
 @click.option("--package", "package_path", required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path))
