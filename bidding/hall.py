@@ -164,7 +164,7 @@ def build_record(
     }
     if ceiling_fen is not None:
         record["ceiling"] = f"{Decimal(ceiling_fen) / 100:.2f}"
-        record["above_ceiling"] = sum(1 for e in entries if e.get("above_ceiling"))
+        record["bids_above_ceiling"] = sum(1 for e in entries if e.get("above_ceiling"))
     return record
 
 

@@ -675,7 +675,7 @@ class Opening:
                 "tender": str(tender.id),
                 "record_sha256": current.record_sha256,
                 "valid_bids": record["valid_bids"],
-                "above_ceiling": record["above_ceiling"],
+                "bids_above_ceiling": record["bids_above_ceiling"],
             },
             actor=who.user_id,
             subject=f"tender:{tender.id}",

@@ -44,6 +44,10 @@ from tenderhall.services import Services
 from tenderhall.tenders.models import Tender
 
 
+def _rejected(tender: Tender, bids: list[EvaluationBid]) -> dict[str, dict[str, str]]:
+    return res.price_rejections({str(b.company_id): Decimal(b.price) for b in bids}, tender.estimate_fen)
+
+
 class Workspace:
     def __init__(self, services: Services, draws: Draws, source: OpenedBidSource) -> None:
         self.services = services
@@ -175,17 +179,16 @@ class Workspace:
 
     async def rejections(self, db: AsyncSession, tender: Tender) -> dict[str, dict[str, str]]:
         """Bids rejected by rule, by bidder id, with their ground and article (no vote needed)."""
-        bids = await self.bids(db, tender.id)
-        return res.price_rejections({str(b.company_id): Decimal(b.price) for b in bids}, tender.estimate_fen)
+        return _rejected(tender, await self.bids(db, tender.id))
 
     async def qualification(self, db: AsyncSession, tender_id: uuid.UUID) -> dict[uuid.UUID, bool] | None:
         """Majority per bidder once every member reviewed every bid, else None.  A bid rejected
         by rule (``rejections``) fails whatever the votes, and needs none."""
         tender = await db.get(Tender, tender_id)
         assert tender is not None
-        rejected = await self.rejections(db, tender)
         members = await self.members(db, tender_id)
         bids = await self.bids(db, tender_id)
+        rejected = _rejected(tender, bids)
         reviews = list(
             await db.scalars(select(QualificationReview).where(QualificationReview.tender_id == tender_id))
         )

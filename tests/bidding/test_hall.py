@@ -27,6 +27,6 @@ def test_the_record_flags_prices_above_the_ceiling() -> None:
     rows = [row("a", "1000.01"), row("b", "1000.00"), row("c", None, "revoked")]
     record = build_record("t", "REF", "标题", datetime(2026, 3, 2, tzinfo=UTC), rows, 100_000)
     assert record["ceiling"] == "1000.00"
-    assert record["above_ceiling"] == 1
+    assert record["bids_above_ceiling"] == 1
     assert [e.get("above_ceiling") for e in record["bids"]] == [True, False, None]
     assert record["valid_bids"] == 2  # flagged, not refused: rejecting is the committee's act

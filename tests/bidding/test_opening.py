@@ -265,7 +265,7 @@ async def test_a_price_above_the_ceiling_is_flagged(services, world, client, clo
         "record"
     ]
     assert record["ceiling"] == "1000000.00"
-    assert record["above_ceiling"] == 1
+    assert record["bids_above_ceiling"] == 1
     assert {x["bid"]: x["above_ceiling"] for x in record["bids"]} == {
         "over": True,
         "equal": False,
@@ -275,4 +275,4 @@ async def test_a_price_above_the_ceiling_is_flagged(services, world, client, clo
     async with services.sessionmaker() as db:
         published = await db.scalar(select(LedgerEntry).where(LedgerEntry.kind == "hall.record_published"))
     assert published is not None
-    assert json.loads(published.body)["data"]["above_ceiling"] == 1
+    assert json.loads(published.body)["data"]["bids_above_ceiling"] == 1
