@@ -113,3 +113,25 @@ async def test_a_hostile_objection_stays_text(client, world, services, clock) ->
     assert "<!--" not in page.text
     snap = embedded(page.text, "snapshot")
     assert [x["text"] for x in snap["responses"]] == [hostile]
+
+
+async def test_the_page_flags_a_price_above_the_ceiling(client, world, services, clock) -> None:
+    scene = await make_scene(services, world, client, bidders=1)
+    blob = await seal_and_submit(client, scene, scene.bidders[0], "over", price="1200000")
+    clock.set(scene.deadline + timedelta(minutes=1))
+    hall = f"/api/v1/tenders/{scene.tender_id}/hall"
+    key = {"file_key": file_key_b64(blob, scene.bidders[0].keys.opening)}
+    assert (
+        await client.post(f"{hall}/bids/over/key", json=key, headers=scene.bidders[0].headers)
+    ).status_code == 201
+    assert (await client.post(f"{hall}/record", headers=scene.staff)).status_code == 201
+    r = await client.get(f"/tenders/{scene.tender_id}/hall", headers={**HTML, **scene.bidders[0].headers})
+    record = embedded(r.text, "hall-snapshot")["record"]
+    assert record["ceiling"] == "1000000.00"
+    assert record["bids"][0]["above_ceiling"] is True
+    labels = embedded(r.text, "hall-labels")
+    assert labels["hall.page.ceiling"] == "最高投标限价"
+    assert "第五十一条" in labels["hall.page.above_ceiling"]
+    script = (await client.get("/static/hall.js")).text
+    assert "b.above_ceiling" in script
+    assert "record.ceiling" in script
