@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tenderhall.app import create_app
-from tenderhall.auth.models import UserSession
+from tenderhall.auth.models import RateLimitEntry, UserSession
 from tenderhall.clock import FixedClock
 from tenderhall.settings import Settings
 from tests.conftest import PASSWORD, World, from_address
@@ -95,3 +96,18 @@ def test_the_server_ignores_a_spoofed_forwarded_for_from_a_local_peer(
             r = http.post(LOGIN, json={}, headers={"x-forwarded-for": f"203.0.113.{i}"})
             codes.append(r.status_code)
     assert codes == [400] * LIMIT + [429]
+
+
+async def test_expired_counts_are_swept(settings: Settings, clock: FixedClock) -> None:
+    app = create_app(settings, clock, sweeper=False)
+    services = app.state.services
+    async with app.lifespan():
+        await _spend(app, "192.0.2.3", 2)
+        await _spend(app, "192.0.2.4", 1)
+    async with services.transaction() as db:
+        await services.accounts.sweep(db)  # nothing has expired yet
+        assert len((await db.execute(select(RateLimitEntry.key))).scalars().all()) == 2
+        await db.execute(update(RateLimitEntry).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await services.accounts.sweep(db)
+        assert (await db.execute(select(RateLimitEntry.key))).scalars().all() == []
+    await services.engine.dispose()
