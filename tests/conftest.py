@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -270,6 +271,13 @@ def services(app: Litestar) -> Services:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+def from_address(app: Litestar, host: str, **headers: str) -> httpx.AsyncClient:
+    """A client whose requests reach ``app`` from the peer address ``host`` (the test client's
+    own peer is the non-address ``testclient``); ``app``'s lifespan must be running."""
+    transport = httpx.ASGITransport(app=app, client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver.local", headers=headers)
 
 
 def make_uscc(n: int, division: str = "310000") -> str:

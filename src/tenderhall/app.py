@@ -8,9 +8,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore, StoreModelMixin
 from litestar import Litestar, get
 from litestar.channels import ChannelsBackend, ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
@@ -22,9 +23,13 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from tenderhall.auth.models import RateLimitEntry
 from tenderhall.clock import Clock
 from tenderhall.compose import build_services, domain_plugins, import_models
 from tenderhall.i18n import translate
@@ -38,7 +43,13 @@ from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
-from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware, security_headers
+from tenderhall.web.security import (
+    CSRF_COOKIE,
+    LOGIN_RATE_LIMIT,
+    AuthMiddleware,
+    SessionCSRFMiddleware,
+    security_headers,
+)
 
 log = logging.getLogger("tenderhall")
 SWEEP_SECONDS = 5.0
@@ -64,6 +75,11 @@ async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
                 await services.tenders.sweep(db)
         except Exception:  # keep sweeping; the next action on a tender applies it anyway
             log.exception("deadline sweep failed")
+        try:
+            async with services.transaction() as db:
+                await services.accounts.sweep(db)
+        except Exception:  # forgotten counters only take room until the next sweep
+            log.exception("sign-in throttle sweep failed")
         for sweep in domain_sweeps:
             try:
                 await sweep(services)
@@ -92,6 +108,21 @@ def _channels(settings: Settings) -> tuple[ChannelsPlugin, Redis | None]:
         subscriber_backlog_strategy="dropleft",
     )
     return plugin, redis
+
+
+def _stores(settings: Settings, redis: Redis | None, db_config: SQLAlchemyAsyncConfig) -> dict[str, Store]:
+    """The request rate limit's counters, shared by every worker and host: in Redis when it is
+    configured, else in the database (advanced-alchemy's store; the sweeper drops old rows)."""
+    store: Store
+    if redis is not None:
+        # The deployment's own namespace, as for the hall's channels (bidding.live).
+        deployment = settings.extra.get("channel_namespace") or settings.ledger_origin
+        store = RedisStore(redis, namespace=f"tenderhall:{deployment}:rate-limit")
+    else:
+        # RateLimitEntry has StoreModelMixin's columns without importing it into the models.
+        model = cast("type[StoreModelMixin]", RateLimitEntry)
+        store = SQLAlchemyStore(db_config, model=model, namespace="login")
+    return {LOGIN_RATE_LIMIT.store: store}
 
 
 def _plugin_dirs(plugins: list[Any], name: str) -> list[Path]:
@@ -166,7 +197,12 @@ def create_app(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=db_config), channels],
+        stores=_stores(settings, redis, db_config),
         middleware=[
+            # First, so that everything after (the rate limit, sessions' addresses, bid evidence)
+            # sees the client's address: X-Forwarded-For only from the configured proxies.
+            # (uvicorn's ASGI type names differ from Litestar's; the protocol is the same.)
+            DefineMiddleware(cast("Any", ProxyHeadersMiddleware), trusted_hosts=[*settings.trusted_proxies]),
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
         ],

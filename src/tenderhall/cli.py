@@ -151,7 +151,9 @@ def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: boo
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # The app itself reads X-Forwarded-For, from TENDERHALL_TRUSTED_PROXIES only; uvicorn's own
+        # handling would trust 127.0.0.1 (any local process) by default.
+        proxy_headers=False,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from tenderhall.auth.service import Accounts
+from tenderhall.auth.throttle import Limits, SignInThrottle
 from tenderhall.clock import Clock, SystemClock
 from tenderhall.db.engine import make_engine
 from tenderhall.keys import PlatformKeys, derive_key
@@ -59,9 +61,16 @@ class Services:
             accounts=Accounts(
                 clock,
                 ledger,
+                SignInThrottle(
+                    clock,
+                    derive_key(keys.data_key, "sign-in-throttle"),
+                    Limits(
+                        free_failures=settings.login_free_failures,
+                        source_free_failures=settings.login_source_free_failures,
+                        max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+                    ),
+                ),
                 settings.session_hours,
-                settings.login_max_failures,
-                settings.login_lockout_minutes,
                 PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
             ),
             tenders=Tenders(clock, ledger),

@@ -167,7 +167,7 @@ def _database_unreachable(exc: BaseException) -> bool:
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     locale = request_locale(request)
     if isinstance(exc, DomainError):
-        return _problem(request, exc.status, exc.key, exc.message(locale), {})
+        return _problem(request, exc.status, exc.key, exc.message(locale), {}, headers=dict(exc.headers))
     if isinstance(exc, ValidationException):
         errors = []
         if isinstance(exc.extra, list):

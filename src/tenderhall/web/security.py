@@ -18,8 +18,9 @@ from tenderhall.errors import Forbidden
 from tenderhall.services import Services
 
 SESSION_COOKIE = "th_session"
-# Per client address, on the password endpoints only; the per-account lockout (in the database,
-# shared by all workers) is the second line.
+# Per client address (X-Forwarded-For only from trusted proxies), on the password endpoints only;
+# the store is shared by all workers (app._stores).  The sign-in throttle (auth.throttle) is the
+# second line.
 LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
 CSRF_COOKIE = "th_csrf"
 # Endpoints that open a session.  A forged request there carries no session yet, but it would sign
