@@ -37,6 +37,7 @@ from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
+from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.deps import DEPENDENCIES
 from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
 
@@ -64,6 +65,11 @@ async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
                 await services.tenders.sweep(db)
         except Exception:  # keep sweeping; the next action on a tender applies it anyway
             log.exception("deadline sweep failed")
+        try:
+            # Checkpoints published since, and witnesses that were down, are (re)tried here.
+            await services.cosigning.cosign()
+        except Exception:
+            log.exception("cosigning sweep failed")
         for sweep in domain_sweeps:
             try:
                 await sweep(services)
@@ -153,6 +159,7 @@ def create_app(
         DirectoryController,
         CompanyController,
         LedgerController,
+        WitnessController,
         *pages.PAGES,
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
