@@ -41,6 +41,7 @@ from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
+from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
 from tenderhall.web.security import (
@@ -80,6 +81,11 @@ async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
                 await services.accounts.sweep(db)
         except Exception:  # forgotten counters only take room until the next sweep
             log.exception("sign-in throttle sweep failed")
+        try:
+            # Checkpoints published since, and witnesses that were down, are (re)tried here.
+            await services.cosigning.cosign()
+        except Exception:
+            log.exception("cosigning sweep failed")
         for sweep in domain_sweeps:
             try:
                 await sweep(services)
@@ -184,6 +190,7 @@ def create_app(
         DirectoryController,
         CompanyController,
         LedgerController,
+        WitnessController,
         *pages.PAGES,
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]

@@ -269,7 +269,11 @@ def ledger() -> None:
     pass
 
 
-@ledger.command("verify", help="Re-check the whole log offline, and against checkpoints saved earlier.")
+@ledger.command(
+    "verify",
+    help="Re-check the whole log offline, against checkpoints saved earlier, and against what the "
+    "configured witnesses cosigned (TENDERHALL_WITNESSES).",
+)
 @click.option(
     "--checkpoint",
     "checkpoints",
@@ -277,7 +281,10 @@ def ledger() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A signed checkpoint saved earlier (repeatable).",
 )
-def ledger_verify(checkpoints: tuple[Path, ...]) -> None:
+@click.option(
+    "--offline", is_flag=True, help="Do not ask the witnesses for their latest cosigned checkpoints."
+)
+def ledger_verify(checkpoints: tuple[Path, ...], offline: bool) -> None:
     from rich.progress import Progress
 
     from tenderhall.compose import build_services, import_models
@@ -288,28 +295,37 @@ def ledger_verify(checkpoints: tuple[Path, ...]) -> None:
         services = build_services(_settings())
         try:
             async with services.sessionmaker() as db:
+                evidence = await services.cosigning.evidence(db, online=not offline)
                 size, _ = await services.ledger.tree_head(db)
                 with Progress(transient=True) as progress:
                     task = progress.add_task("verifying", total=size)
-                    return await verify_log(
+                    report = await verify_log(
                         db,
                         services.ledger.verifier,
                         services.ledger.origin,
                         [p.read_text(encoding="utf-8") for p in checkpoints],
                         progress=lambda n: progress.update(task, completed=n) if n % 1000 == 0 else None,
+                        witnessed=evidence.checkpoints,
                     )
+                return report, evidence
         finally:
             await services.engine.dispose()
 
-    report = _run(go())
+    report, evidence = _run(go())
+    for warning in evidence.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if evidence.problems:
+        raise click.ClickException(f"ledger verification FAILED: {evidence.problems[0]}")
     if not report.ok:
         where = f" (first bad index {report.first_bad_index})" if report.first_bad_index is not None else ""
         raise click.ClickException(f"ledger verification FAILED{where}: {report.problem}")
     import base64
 
+    witnessed = ", ".join(f"{name} at {size}" for name, size in sorted(evidence.witnessed.items()))
     click.echo(
         f"ledger OK: {report.size} entries, root {base64.b64encode(report.root).decode()}, "
         f"{report.checkpoints_checked} checkpoints matched"
+        + (f"; witnessed by {witnessed}" if witnessed else "")
     )
 
 
@@ -413,7 +429,7 @@ def restore(source: Path) -> None:
     from tenderhall.compose import import_models
     from tenderhall.db.base import metadata
     from tenderhall.db.engine import make_engine
-    from tenderhall.keys import DATA_KEY, LEDGER_KEY, SESSION_KEY
+    from tenderhall.keys import DATA_KEY, LEDGER_KEY, SESSION_KEY, WITNESS_KEY
     from tenderhall.services import make_storage
 
     settings = _settings()
@@ -430,7 +446,7 @@ def restore(source: Path) -> None:
                 make_storage(settings),
                 head=_head_revision(),
                 secrets_dir=settings.secrets_dir,
-                required_secrets=(SESSION_KEY, DATA_KEY, LEDGER_KEY),
+                required_secrets=(SESSION_KEY, DATA_KEY, LEDGER_KEY, WITNESS_KEY),
             )
         finally:
             await engine.dispose()
@@ -448,6 +464,43 @@ def restore(source: Path) -> None:
 )
 def check() -> None:
     _check_platform(_settings(), "integrity check")
+
+
+@ledger.command(
+    "keys",
+    help="Print this deployment's ledger key (for a witness's TENDERHALL_WITNESS_LOGS) and witness key "
+    "(for a log's TENDERHALL_WITNESSES).",
+)
+def ledger_keys() -> None:
+    from tenderhall.keys import PlatformKeys
+
+    settings = _settings()
+    keys = PlatformKeys.load(settings.secrets_dir, settings.ledger_origin, settings.witness_name)
+    click.echo(f"ledger {keys.ledger_signer.verifier().key_string()}")
+    click.echo(f"witness {keys.witness_signer.verifier().key_string()}")
+
+
+@ledger.command("cosign", help="Ask the configured witnesses to cosign the newest checkpoint now.")
+def ledger_cosign() -> None:
+    from tenderhall.compose import build_services, import_models
+
+    async def go() -> list[Any]:
+        import_models()
+        services = build_services(_settings())
+        try:
+            await services.cosigning.cosign(respect_backoff=False)
+            async with services.sessionmaker() as db:
+                return await services.cosigning.states(db)
+        finally:
+            await services.engine.dispose()
+
+    states = _run(go())
+    if not states:
+        raise click.ClickException("no witness was asked: none is configured or no checkpoint exists yet")
+    for state in states:
+        name = state.witness.split("+", 1)[0]
+        status = f"error: {state.last_error}" if state.last_error else "ok"
+        click.echo(f"{name}: cosigned size {state.size}; {status}")
 
 
 def _mount_domain_commands() -> None:

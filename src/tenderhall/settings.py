@@ -120,6 +120,13 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Witnessing (C2SP tlog-witness): the name of this deployment's witness key, the logs it
+    # cosigns (their note verifier keys; a key's name is its log's origin), and the witnesses its
+    # own ledger asks, as (submission URL prefix, witness cosignature verifier key).
+    witness_name: str = ""
+    witness_logs: tuple[str, ...] = ()
+    witnesses: tuple[tuple[str, str], ...] = ()
+    witness_timeout: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -173,6 +180,7 @@ class Settings:
             upload_max_open=_int("UPLOAD_MAX_OPEN", 20),
             upload_max_bytes=_bytes("UPLOAD_MAX_BYTES", 16 * 1024**3),
             **_storage_env(),
+            **_witness_env(host),
         )
 
 
@@ -201,6 +209,34 @@ def _storage_env() -> dict[str, Any]:
         "s3_access_key_id": key_id,
         "s3_secret_access_key": secret,
         "s3_addressing_style": style,
+    }
+
+
+def _witness_env(host: str) -> dict[str, Any]:
+    """Key strings are only split here; ``tenderhall.ledger`` parses them when services start."""
+    logs = tuple(_env("WITNESS_LOGS", "").replace(",", " ").split())
+    witnesses = []
+    for entry in _env("WITNESSES", "").split(","):
+        if not entry.strip():
+            continue
+        parts = entry.split()
+        if len(parts) != 2 or urlsplit(parts[0]).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"{ENV_PREFIX}WITNESSES must be comma-separated '<URL> <witness key>' pairs, "
+                "e.g. 'https://b.example/api/v1/witness b.example/witness+1a2b3c4d+BH…'"
+            )
+        witnesses.append((parts[0].rstrip("/"), parts[1]))
+    try:
+        timeout = float(_env("WITNESS_TIMEOUT", "5"))
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}WITNESS_TIMEOUT must be a number of seconds") from None
+    if not 0 < timeout <= 120:
+        raise SettingsError(f"{ENV_PREFIX}WITNESS_TIMEOUT must be between 0 and 120 seconds")
+    return {
+        "witness_name": _env("WITNESS_NAME", f"{host}/tenderhall/witness"),
+        "witness_logs": logs,
+        "witnesses": tuple(witnesses),
+        "witness_timeout": timeout,
     }
 
 
