@@ -7,7 +7,6 @@ reads the winner's file.  Key material is never logged.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tenderhall.files import write_bytes
 from tenderhall.ledger.cosignature import CosignatureSigner
 from tenderhall.ledger.note import Signer
 
@@ -31,14 +31,19 @@ class KeyFileError(RuntimeError):
 def _read_or_create(path: Path, make: bytes) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Whole or not at all (a crash on first start leaves no empty key behind), and never over a
+        # key another worker made a moment earlier.
+        write_bytes(path, make + b"\n", replace=False)
     except FileExistsError:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise KeyFileError(f"{path} is readable by others (mode {mode:o}); chmod 600 it") from None
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(make + b"\n")
+        key = path.read_bytes().strip()
+        if not key:
+            raise KeyFileError(
+                f"{path} is empty: restore it from a backup (or remove it to make a new key)"
+            ) from None
+        return key
     return make
 
 

@@ -95,3 +95,20 @@ def test_readable_key_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "data.key").chmod(0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         PlatformKeys.load(tmp_path, "example.org/ledger")
+
+
+def test_an_empty_key_file_is_refused_not_used(tmp_path: Path) -> None:
+    # What a crash during the first start left behind before key files were written atomically.
+    (tmp_path / "data.key").touch(mode=0o600)
+    with pytest.raises(KeyFileError, match="is empty"):
+        PlatformKeys.load(tmp_path, "example.org/ledger")
+
+
+def test_workers_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        loaded = list(pool.map(lambda _: PlatformKeys.load(tmp_path, "example.org/ledger"), range(16)))
+    assert len({k.data_key for k in loaded}) == 1
+    assert len({k.ledger_signer.key_string() for k in loaded}) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left

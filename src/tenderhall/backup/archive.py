@@ -31,6 +31,7 @@ from sqlalchemy import Integer, MetaData, Table, delete, event, insert, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tenderhall.backup.rows import RowError, decode_row, encode_row
+from tenderhall.files import write_bytes
 from tenderhall.storage import CHUNK, Storage, StorageError, check_key
 
 FORMAT = "tenderhall-backup/1"
@@ -385,16 +386,8 @@ def _check_secrets(plan: _Plan, secrets_dir: Path, required: tuple[str, ...]) ->
 def _write_secrets(plan: _Plan, secrets_dir: Path) -> None:
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, data in plan.secrets.items():
-        path = secrets_dir / name
-        if path.exists():
-            continue
-        fd, tmp = tempfile.mkstemp(dir=secrets_dir, prefix=".restore-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        with contextlib.suppress(FileExistsError):  # the same key is already in place (checked)
+            write_bytes(secrets_dir / name, data, replace=False)
 
 
 async def restore_backup(
