@@ -179,8 +179,8 @@ class Evaluation:
         if "trim_extremes" in changes:
             plan.trim_extremes = bool(changes["trim_extremes"])
         if "response_hours" in changes:
-            hours = int(changes["response_hours"])
-            if not 1 <= hours <= 72:
+            hours = changes["response_hours"]
+            if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72:
                 raise InvalidInput("plan.number_invalid", field="response_hours")
             plan.response_hours = hours
         for name in ("scoring_deadline", "signing_deadline"):

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tenderhall.bounds import MONEY_PATTERN, SIGNED_MONEY_PATTERN
 from tenderhall.clock import FixedClock
 from tenderhall.services import Services
 from tenderhall.tenders.service import TenderDraft
@@ -179,7 +180,7 @@ def kind_of(schema: dict[str, Any]) -> str:
     return str(kind[0] if isinstance(kind, list) else kind)
 
 
-PATTERN_EXAMPLES = {r"^\d+(\.\d{1,2})?$": "100.00", r"^[0-9 -]+$": "6222 0200 1234"}
+PATTERN_EXAMPLES = {MONEY_PATTERN: "100.00", SIGNED_MONEY_PATTERN: "-100.00", r"^[0-9 -]+$": "6222 0200 1234"}
 
 
 def example(ctx: Context, schema: dict[str, Any], name: str = "", depth: int = 0) -> Any:
