@@ -38,6 +38,7 @@ from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.deps import DEPENDENCIES
+from tenderhall.web.edge import bounded_address, signed_in_to_write
 from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
 
 log = logging.getLogger("tenderhall")
@@ -164,8 +165,10 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
+        guards=[signed_in_to_write],
         plugins=[SQLAlchemyPlugin(config=db_config), channels],
         middleware=[
+            bounded_address,
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
         ],
