@@ -9,13 +9,15 @@ tenderer and a bidder.  Part of the bodies come from ``hypothesis`` (bounded and
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -714,6 +716,84 @@ async def test_hypothesis_bodies(ctx: Context) -> None:
                 content_type=op.media_type,
                 label=repr(body)[:80],
             )
+    report(ctx)
+
+
+# -- extreme values, against the clock ------------------------------------------------------------------
+
+TIME_BOUND = 3.0  # seconds per request; the bond of 1E+400000 once took 21
+ZONES = st.sampled_from(["Z", "+00:00", "+08:00", "-23:59", "+23:59"])
+EXTREME = st.one_of(
+    # Decimal text: huge and tiny exponents, many digits, specials.
+    st.builds(lambda m, e: f"{m}E{e:+d}", st.integers(-(10**6), 10**6), st.integers(-(10**9), 10**9)),
+    st.integers(1, 2000).map(lambda n: "9" * n + ".99"),
+    st.sampled_from(["NaN", "-Infinity", "sNaN", "-0", "0E-1000000", "1E+999999", "１００"]),
+    # Whole numbers far past 64 bits, and floats at the edges.
+    st.integers(-(2**200), 2**200),
+    st.sampled_from([2**63, -(2**63) - 1, 2**64, 1e308, -1e308, 5e-324]),
+    # Dates and times from year 1 to 9999, in any offset.
+    st.builds(
+        lambda d, z: d.isoformat() + z,
+        st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+        ZONES,
+    ),
+    st.dates().map(str),
+    # Control characters (NUL first), lone surrogates, long text.
+    st.text(st.characters(max_codepoint=0x1F), min_size=1, max_size=8).map(lambda t: f"a{t}b"),
+    st.sampled_from(["\u0000", "\ud800", "\u202e" * 50]),
+    st.integers(1_000, 200_000).map(lambda n: "长" * n),
+    # Deep nesting and wide containers.
+    st.integers(10, 400).map(lambda d: functools.reduce(lambda inner, _: [inner], range(d), [])),
+    st.integers(1_000, 5_000).map(lambda n: {str(i): i for i in range(n)}),
+)
+
+
+def extreme_body(ctx: Context, schema: dict[str, Any], base: dict[str, Any], depth: int = 0) -> Any:
+    """The valid body with any of its fields (nested objects' fields too) replaced by an extreme
+    value: every schema the app documents is covered, new ones as soon as they exist."""
+    schema = resolve(ctx.spec, schema)
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for name, sub in schema.get("properties", {}).items():
+        options = [st.just(base.get(name)), EXTREME]
+        nested = base.get(name)
+        if isinstance(nested, dict) and depth < 2:
+            options.append(extreme_body(ctx, sub, nested, depth + 1))
+        fields[name] = st.one_of(options)
+    return st.fixed_dictionaries(fields)
+
+
+async def test_extreme_values_in_every_field_answer_in_time(ctx: Context) -> None:
+    """Property: whatever extreme value any field or query parameter of any operation carries, the
+    answer is a success or a 4xx problem, never a 5xx, within ``TIME_BOUND``."""
+    slow: list[str] = []
+
+    async def timed(actor: str, method: str, url: str, **kwargs: Any) -> None:
+        started = time.monotonic()
+        await ctx.send(actor, method, url, **kwargs)
+        if (elapsed := time.monotonic() - started) > TIME_BOUND:
+            slow.append(f"{actor} {method.upper()} {url[:80]} {kwargs.get('label', '')}: {elapsed:.1f} s")
+
+    owners = {
+        "TenderIn": "tenderer",
+        "TenderPatch": "tenderer",
+        "PublishIn": "tenderer",
+        "AmendIn": "tenderer",
+    }
+    for op in operations(ctx.spec):
+        query = [p for p in op.params if p.get("in") == "query"]
+        for values in sample(st.lists(EXTREME, min_size=len(query), max_size=len(query)), 2) if query else []:
+            texts = [quote(str(v)[:3000], errors="surrogatepass") for v in values]
+            pairs = "&".join(f"{p['name']}={t}" for p, t in zip(query, texts, strict=True))
+            await timed(ctx.next_actor(), op.method, f"{fill(op, ctx)}?{pairs}")
+        if op.body_schema is None or op.media_type != "application/json":
+            continue
+        base = base_body(ctx, op.body_ref, op.body_schema)
+        if not isinstance(base, dict):
+            continue
+        for body in sample(extreme_body(ctx, op.body_schema, base), 4):
+            actor = owners.get(op.body_ref or "") or ctx.next_actor()
+            await timed(actor, op.method, fill(op, ctx), body=encode(body), content_type=op.media_type)
+    assert not slow, "\n".join(slow)
     report(ctx)
 
 
