@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec.inspect as mi
+from litestar.datastructures import UploadFile
 from sqlalchemy import func, select
 
 from tenderhall.tenders.models import Tender
@@ -156,3 +158,33 @@ async def test_an_unknown_company_and_a_hidden_one_answer_alike(client, world) -
     assert {k: v for k, v in hidden.json().items() if k not in strip} == {
         k: v for k, v in unknown.json().items() if k not in strip
     }
+
+
+async def test_every_text_field_of_every_body_has_a_length_limit(app) -> None:
+    """Every request body type of every route, as msgspec sees it (Litestar's OpenAPI leaves out
+    the limits of list items), so a new schema without limits fails here.  Free-form mappings
+    are bounded by ``tenderhall.bounds`` instead."""
+    unbounded: list[str] = []
+
+    def walk(info: mi.Type, where: str, seen: frozenset[type]) -> None:
+        if isinstance(info, mi.StrType) and info.max_length is None:
+            unbounded.append(where)
+        elif isinstance(info, mi.UnionType):
+            for alternative in info.types:
+                walk(alternative, where, seen)
+        elif isinstance(info, mi.ListType):
+            walk(info.item_type, f"{where}[]", seen)
+        elif isinstance(info, mi.StructType) and info.cls not in seen:
+            for f in info.fields:
+                walk(f.type, f"{info.cls.__name__}.{f.name}", seen | {info.cls})
+
+    bodies = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is None or data.annotation is UploadFile:
+                continue
+            bodies += 1
+            walk(mi.type_info(data.annotation), f"{handler.handler_name} data", frozenset())
+    assert bodies > 40
+    assert not unbounded, unbounded
