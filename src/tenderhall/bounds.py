@@ -25,6 +25,8 @@ from typing import Any
 MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 SIGNED_MONEY_PATTERN = r"^[+-]?[0-9]{1,13}(\.[0-9]{1,2})?$"
 _MONEY = re.compile(SIGNED_MONEY_PATTERN)
+# Other decimals (a percentage, the benchmark's K): plain text, at most 13 digits and 6 places.
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,13}(\.[0-9]{1,6})?")
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
@@ -51,6 +53,15 @@ def parse_yuan(text: str, *, signed: bool = False) -> Decimal:
         raise OutOfBounds("input.money")
     if not signed and text[0] in "+-":
         raise OutOfBounds("input.money")
+    return Decimal(text)
+
+
+def parse_decimal(value: object) -> Decimal:
+    """A decimal number from text or a JSON number, within bounds (never 1E-400000, which would
+    make a grid of 10^400000 steps)."""
+    text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or len(text) > 21 or not _DECIMAL.fullmatch(text):
+        raise OutOfBounds("input.decimal")
     return Decimal(text)
 
 

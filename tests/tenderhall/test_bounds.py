@@ -51,3 +51,12 @@ def test_text_and_free_form_json() -> None:
         with pytest.raises(OutOfBounds) as caught:
             check(bad)
         assert caught.value.key == key
+
+
+def test_other_decimals_are_plain_and_bounded() -> None:
+    assert bounds.parse_decimal("0.005") == Decimal("0.005")
+    assert bounds.parse_decimal(2) == 2
+    assert bounds.parse_decimal(0.5) == Decimal("0.5")
+    for bad in ("1E-400000", "1E+400000", 1e-7, True, None, "0.0000001", "NaN", [1]):
+        with pytest.raises(OutOfBounds):
+            bounds.parse_decimal(bad)
