@@ -39,12 +39,15 @@ INT64 = 2**63  # row ids, offsets and counts are signed 64-bit in both databases
 
 
 class OutOfBounds(ValueError):
-    """A value outside the bounds; ``key`` names the catalogue message, ``where`` the field."""
+    """A value outside the bounds; ``key`` names the catalogue message, ``where`` the field.
+
+    Its text, ``key|where``, survives msgspec's and Litestar's validation errors, which keep only
+    text; the problem handler translates it."""
 
     def __init__(self, key: str, where: str = "") -> None:
         self.key = key
         self.where = where
-        super().__init__(key)
+        super().__init__(f"{key}|{where}")
 
 
 def parse_yuan(text: str, *, signed: bool = False) -> Decimal:

@@ -125,7 +125,7 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, DomainError):
         return _problem(request, exc.status, exc.key, exc.message(locale), {})
     if isinstance(exc, OutOfBounds):  # a bound checked past the schema (e.g. "1.00\n" as money)
-        exc = ValidationException(extra=[{"message": f"{exc.key}|{exc.where}", "key": exc.where}])
+        exc = ValidationException(extra=[{"message": str(exc), "key": exc.where}])
     if isinstance(exc, ValidationException):
         errors = []
         if isinstance(exc.extra, list):

@@ -69,7 +69,7 @@ async def test_money_is_bounded_to_what_a_bigint_of_fen_holds(client, world) -> 
         "centre_id": str(world.centres[0].id),
         "rubric": RUBRIC,
     }
-    for estimate in ("99999999999999999999", "1e5", "１００"):
+    for estimate in ("99999999999999999999", "1e5", "１００", "100.00\n"):
         problem = refused(
             await client.post(
                 "/api/v1/tenders", json={**body, "estimate": estimate}, headers=world.auth("tenderer")

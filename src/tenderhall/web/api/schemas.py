@@ -33,8 +33,7 @@ SignedMoney = Annotated[
 
 def refused(exc: bounds.OutOfBounds, source: str) -> ValidationException:
     """The 400 answer for a value out of bounds, the same wherever it was found."""
-    message = f"{exc.key}|{exc.where}"
-    return ValidationException(extra=[{"message": message, "key": exc.where, "source": source}])
+    return ValidationException(extra=[{"message": str(exc), "key": exc.where, "source": source}])
 
 
 def check_body(data: Any) -> None:
@@ -48,14 +47,14 @@ def check_body(data: Any) -> None:
 class Input(msgspec.Struct, forbid_unknown_fields=True):
     """Base of every request body: while decoding, before any handler runs, every field is held
     to ``tenderhall.bounds`` (no control characters, dates within the horizon, bounded free-form
-    JSON).  The error's text is ``key|field``, which the problem handler translates."""
+    JSON), and a value outside them answers 400 like any malformed field."""
 
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:
             try:
                 bounds.check(getattr(self, name), name)
             except bounds.OutOfBounds as exc:
-                raise ValueError(f"{exc.key}|{exc.where}") from None
+                raise ValueError(str(exc)) from None  # msgspec turns it into a ValidationError
 
 
 class LoginIn(Input):
