@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tenderhall.tenders.models import Tender
 from tenderhall.tenders.service import TenderDraft
+from tenderhall.web.api.schemas import Input
 
 RUBRIC = {
     "price_method": "lowest_price",
@@ -162,8 +163,8 @@ async def test_an_unknown_company_and_a_hidden_one_answer_alike(client, world) -
 
 async def test_every_text_field_of_every_body_has_a_length_limit(app) -> None:
     """Every request body type of every route, as msgspec sees it (Litestar's OpenAPI leaves out
-    the limits of list items), so a new schema without limits fails here.  Free-form mappings
-    are bounded by ``tenderhall.bounds`` instead."""
+    the limits of list items), so a new schema without limits, or not derived from ``Input``
+    (which applies ``tenderhall.bounds``), fails here."""
     unbounded: list[str] = []
 
     def walk(info: mi.Type, where: str, seen: frozenset[type]) -> None:
@@ -185,6 +186,9 @@ async def test_every_text_field_of_every_body_has_a_length_limit(app) -> None:
             if data is None or data.annotation is UploadFile:
                 continue
             bodies += 1
-            walk(mi.type_info(data.annotation), f"{handler.handler_name} data", frozenset())
+            info = mi.type_info(data.annotation)
+            walk(info, f"{handler.handler_name} data", frozenset())
+            if isinstance(info, mi.StructType) and not issubclass(info.cls, Input):
+                unbounded.append(f"{info.cls.__name__} does not derive from schemas.Input")
     assert bodies > 40
     assert not unbounded, unbounded
