@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import msgspec
@@ -23,8 +22,9 @@ from bidding.opening import Opening
 from bidding.service import Bidding as BiddingService
 from bidding.service import BondIn, Evidence
 from tenderhall.auth.policy import Subject
-from tenderhall.errors import InvalidInput
+from tenderhall.bounds import fen
 from tenderhall.services import Services
+from tenderhall.web.api.schemas import Input, Money
 
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Sig = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -33,64 +33,64 @@ CLOCK_SLACK = 0.25  # wake just after a clock-driven step is due, not just befor
 HALL_COALESCE_SECONDS = 0.2
 
 
-class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
+class KeyIn(Input):
     opening: Short
     signing: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     proof: Sig
 
 
-class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReasonIn(Input):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class CustodianKeyIn(msgspec.Struct, forbid_unknown_fields=True):
+class CustodianKeyIn(Input):
     public_key: Short
 
 
-class RemedyIn(msgspec.Struct, forbid_unknown_fields=True):
+class RemedyIn(Input):
     k: int
     custodians: list[uuid.UUID]
 
 
-class BondJson(msgspec.Struct, forbid_unknown_fields=True):
+class BondJson(Input):
     kind: Annotated[str, msgspec.Meta(max_length=16)]
-    amount: Annotated[str, msgspec.Meta(max_length=24)]  # yuan, decimal text
+    amount: Money
     payer_bank: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     payer_account: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     issuer: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     number: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
-class UploadIn(msgspec.Struct, forbid_unknown_fields=True):
+class UploadIn(Input):
     manifest: dict[str, Any]
     signature: Sig
     idempotency_key: Annotated[str, msgspec.Meta(min_length=8, max_length=100)]
     bond: BondJson | None = None
 
 
-class SignatureIn(msgspec.Struct, forbid_unknown_fields=True):
+class SignatureIn(Input):
     signature: Sig
 
 
-class FileKeyIn(msgspec.Struct, forbid_unknown_fields=True):
+class FileKeyIn(Input):
     file_key: Annotated[str, msgspec.Meta(max_length=64)]
 
 
-class ShareIn(msgspec.Struct, forbid_unknown_fields=True):
+class ShareIn(Input):
     index: int
     value: Annotated[str, msgspec.Meta(max_length=64)]
 
 
-class CauseIn(msgspec.Struct, forbid_unknown_fields=True):
+class CauseIn(Input):
     cause: Annotated[str, msgspec.Meta(max_length=16)]
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class TextIn(msgspec.Struct, forbid_unknown_fields=True):
+class TextIn(Input):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 
 
-class CreditListIn(msgspec.Struct, forbid_unknown_fields=True):
+class CreditListIn(Input):
     format: Annotated[str, msgspec.Meta(max_length=8)]
     source: Short
     published_on: date
@@ -145,15 +145,9 @@ def upload_out(bidding: BiddingService, session: UploadSession) -> dict[str, Any
 def _bond(data: BondJson | None) -> BondIn | None:
     if data is None:
         return None
-    try:
-        amount = Decimal(data.amount)
-    except InvalidOperation:
-        raise InvalidInput("bond.invalid") from None
-    if not amount.is_finite():
-        raise InvalidInput("bond.invalid")
     return BondIn(
         kind=data.kind,
-        amount_fen=int(amount * 100),
+        amount_fen=fen(data.amount),  # the schema's pattern has already bounded it
         payer_bank=data.payer_bank,
         payer_account=data.payer_account,
         issuer=data.issuer,

@@ -13,9 +13,10 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
+
+from tenderhall.bounds import OutOfBounds, parse_yuan
 
 __all__ = [
     "FORM_NAME",
@@ -49,11 +50,14 @@ def check_form(form: Any, tender_id: str | None = None) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in form]
     if missing:
         raise FormError(f"the bid form lacks {', '.join(missing)}")
-    try:
-        price = Decimal(str(form["price"]))
-    except InvalidOperation:
-        raise FormError("price must be a decimal amount in yuan") from None
-    if not price.is_finite() or price <= 0 or price.as_tuple().exponent < -2:  # type: ignore[operator]
+    raw = form["price"]
+    try:  # bounded first: a price like 1E+400000 would take minutes to format
+        price = parse_yuan(str(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else raw)
+    except OutOfBounds:
+        raise FormError(
+            "price must be a decimal amount in yuan, at most 13 digits and two decimals"
+        ) from None
+    if price <= 0:
         raise FormError("price must be positive with at most two decimals")
     days = form["duration_days"]
     if isinstance(days, bool) or not isinstance(days, int) or days <= 0:

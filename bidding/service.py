@@ -203,10 +203,11 @@ class Bidding:
         company = await db.get(Company, company_id)
         if company is None:
             raise NotFound("error.not_found", kind="company")
+        # The address names a company: a hidden one answers as an unknown one does.
         enforce(
             who,
             "bidder_key.view",
-            Resource(kind="bidder_key", company_id=company.id, region_id=company.region_id),
+            Resource(kind="company", company_id=company.id, region_id=company.region_id),
             hide="bidder_key.view",
         )
         rows = await db.execute(

@@ -20,7 +20,7 @@ from collusion.service import Collusion
 from tenderhall.auth.policy import Subject
 from tenderhall.orgs.models import Company
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import PageLimit, PageOffset
+from tenderhall.web.api.schemas import Input, PageLimit, PageOffset
 
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 
@@ -31,19 +31,19 @@ def svc(services: Services) -> Collusion:
     return services.domain["collusion"]  # type: ignore[no-any-return]
 
 
-class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
+class AssignIn(Input):
     assignee_id: uuid.UUID
 
 
-class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
+class NoteIn(Input):
     note: Text = ""
 
 
-class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReasonIn(Input):
     reason: Text
 
 
-class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+class CommentIn(Input):
     body: Text
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -25,13 +25,13 @@ from evaluation.access import label
 from evaluation.hashrng import canonical_json, sha256_hex
 from evaluation.models import AdjustmentVote, CommitteeReport, CommitteeSeat, PriceAdjustment
 from tenderhall.auth.policy import Subject
+from tenderhall.bounds import OutOfBounds, parse_yuan
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from evaluation.workspace import Workspace
 
 METHOD = "lowest_evaluated_price"
-MAX_AMOUNT = Decimal("1e13")  # yuan; far above any tender, keeps the arithmetic bounded
 
 
 class Outcome(StrEnum):
@@ -49,17 +49,12 @@ def outcome(agree: int, disagree: int, members: int) -> Outcome:
 
 
 def parse_amount(raw: str) -> Decimal:
-    """A non-zero amount in yuan with at most two decimals (fen)."""
+    """A non-zero amount in yuan with at most two decimals (fen), within the money bounds."""
     try:
-        value = Decimal(raw.strip())
-    except (InvalidOperation, AttributeError):
+        value = parse_yuan(raw.strip(), signed=True)
+    except (OutOfBounds, AttributeError):
         raise InvalidInput("adjustment.amount_invalid") from None
-    if (
-        not value.is_finite()
-        or value == 0
-        or abs(value) >= MAX_AMOUNT
-        or value != value.quantize(Decimal("0.01"))
-    ):
+    if value == 0:
         raise InvalidInput("adjustment.amount_invalid")
     return value
 

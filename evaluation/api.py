@@ -34,7 +34,7 @@ from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.i18n import translate
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import PageLimit, PageOffset
+from tenderhall.web.api.schemas import Code, Input, PageLimit, PageOffset, SignedMoney, check_body
 from tenderhall.web.problems import request_locale
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -100,13 +100,15 @@ def seat_out(s: CommitteeSeat) -> dict[str, Any]:
 async def csv_body(request: Request[Any, Any, Any]) -> str:
     """The raw CSV body (UTF-8, optionally with a BOM, as spreadsheet programs write it)."""
     try:
-        return (await request.body()).decode("utf-8-sig")
+        text = (await request.body()).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("csv.encoding") from None
+    check_body(text)
+    return text
 
 
 # -- inputs -------------------------------------------------------------------------------------------
-class ExpertPatch(msgspec.Struct, forbid_unknown_fields=True):
+class ExpertPatch(Input):
     status: Short | None = None
     employer: Short | None = None
     employer_uscc: Short | None = None
@@ -116,32 +118,32 @@ class ExpertPatch(msgspec.Struct, forbid_unknown_fields=True):
     specialties: list[Short] | None = None
 
 
-class AbsenceIn(msgspec.Struct, forbid_unknown_fields=True):
+class AbsenceIn(Input):
     starts_on: date
     ends_on: date
     reason: Long = ""
-    kind: str = "leave"
+    kind: Code = "leave"
 
 
-class RelationIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
+class RelationIn(Input):
+    kind: Code
     party_uscc: Short
     party_name: Short
     ended_on: date | None = None
     note: Long = ""
 
 
-class RepresentativeIn(msgspec.Struct, forbid_unknown_fields=True):
+class RepresentativeIn(Input):
     user_id: uuid.UUID
 
 
-class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
+class AdjustmentIn(Input):
     company_id: uuid.UUID
-    amount: Short  # yuan, exact decimal as text; positive makes the bid dearer
+    amount: SignedMoney  # positive makes the bid dearer
     reason: Long
 
 
-class VoteIn(msgspec.Struct, forbid_unknown_fields=True):
+class VoteIn(Input):
     agree: bool
 
 
@@ -159,77 +161,77 @@ def adjustment_out(v: AdjustmentView) -> dict[str, Any]:
     }
 
 
-class RatingIn(msgspec.Struct, forbid_unknown_fields=True):
+class RatingIn(Input):
     tender_id: uuid.UUID
     score: int
     comment: Long = ""
 
 
-class DrawIn(msgspec.Struct, forbid_unknown_fields=True):
-    seats: dict[str, int]
+class DrawIn(Input):
+    seats: dict[Code, int]
     committee_size: int
     evaluation_date: date
     draw_at: datetime
     reserves: int | None = None
-    remote_fraction: str | None = None
+    remote_fraction: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class DecisionIn(Input):
     approve: bool
     note: Long = ""
 
 
-class RevealIn(msgspec.Struct, forbid_unknown_fields=True):
+class RevealIn(Input):
     value: Annotated[str, msgspec.Meta(min_length=32, max_length=2048)]
 
 
-class RespondIn(msgspec.Struct, forbid_unknown_fields=True):
+class RespondIn(Input):
     accept: bool
     reason: Long = ""
 
 
-class DeclareIn(msgspec.Struct, forbid_unknown_fields=True):
+class DeclareIn(Input):
     conflict: bool
     statement: Long = ""
 
 
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReviewIn(Input):
     company_id: uuid.UUID
     passed: bool
     reason: Long = ""
 
 
-class CommitIn(msgspec.Struct, forbid_unknown_fields=True):
+class CommitIn(Input):
     digest: Short
 
 
-class RevealSheetIn(msgspec.Struct, forbid_unknown_fields=True):
+class RevealSheetIn(Input):
     sheet: dict[str, Any]
 
 
-class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReasonIn(Input):
     company_id: uuid.UUID
     item: Short
     reason: Long
 
 
-class SignIn(msgspec.Struct, forbid_unknown_fields=True):
+class SignIn(Input):
     sha256: Short
     dissent: bool = False
     reason: Long = ""
 
 
-class TextIn(msgspec.Struct, forbid_unknown_fields=True):
+class TextIn(Input):
     text: Long
 
 
-class ChoiceIn(msgspec.Struct, forbid_unknown_fields=True):
+class ChoiceIn(Input):
     company_id: uuid.UUID
     reason: Long
-    votes: dict[str, int] | None = None
+    votes: dict[Short, int] | None = None
 
 
-class FileIn(msgspec.Struct, forbid_unknown_fields=True):
+class FileIn(Input):
     accept: bool
     note: Long = ""
 
@@ -256,6 +258,7 @@ class ExpertController(Controller):
     async def create(
         self, data: dict[str, str], who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
+        check_body(data)
         return expert_out(await ev(services).registry.create(db_session, who, data))
 
     @post("/import", summary="Import experts from CSV; a bad row is reported and never stops the others")
@@ -496,7 +499,11 @@ class TenderEvaluationController(Controller):
     ) -> dict[str, Any]:
         for name in ("scoring_deadline", "signing_deadline"):
             if isinstance(data.get(name), str):
-                data[name] = datetime.fromisoformat(data[name])
+                try:
+                    data[name] = datetime.fromisoformat(data[name])
+                except ValueError:
+                    raise InvalidInput("error.invalid") from None
+        check_body(data)
         p = await ev(services).set_plan(db_session, who, tender_id, data)
         return {
             "decision_method": p.decision_method,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from evaluation.registry import Registry
 from evaluation.representatives import Representatives
 from evaluation.workspace import Workspace
 from tenderhall.auth.policy import Subject, enforce
+from tenderhall.bounds import OutOfBounds, parse_decimal
 from tenderhall.errors import Conflict, InvalidInput
 from tenderhall.services import Services
 from tenderhall.tenders.models import Tender
@@ -58,18 +59,18 @@ def _benchmark(current: dict[str, Any], raw: Any, state: str) -> dict[str, Any]:
         return new
     try:
         if "k" in new:
-            k = Decimal(str(new["k"]))
+            k = parse_decimal(new["k"])
             if not k.is_finite() or not 0 <= k < 1:
                 raise InvalidInput("plan.benchmark_invalid", detail="k")
         if "k_range" in new:
-            lo, hi = (Decimal(str(v)) for v in new["k_range"])
+            lo, hi = (parse_decimal(v) for v in new["k_range"])
             if not (lo.is_finite() and hi.is_finite() and 0 <= lo <= hi < 1):
                 raise InvalidInput("plan.benchmark_invalid", detail="k_range")
         if "k_step" in new:
-            step = Decimal(str(new["k_step"]))
+            step = parse_decimal(new["k_step"])
             if not step.is_finite() or step <= 0:
                 raise InvalidInput("plan.benchmark_invalid", detail="k_step")
-    except (InvalidOperation, TypeError, ValueError):
+    except (OutOfBounds, TypeError, ValueError):
         raise InvalidInput("plan.benchmark_invalid", detail="k") from None
     return new
 
@@ -164,8 +165,8 @@ class Evaluation:
         for name in ("sme_deduction_pct", "outlier_threshold_pct"):
             if name in changes:
                 try:
-                    value = Decimal(str(changes[name]))
-                except InvalidOperation:
+                    value = parse_decimal(changes[name])
+                except OutOfBounds:
                     raise InvalidInput("plan.number_invalid", field=name) from None
                 if not value.is_finite() or not 0 <= value < 100:
                     raise InvalidInput("plan.number_invalid", field=name)
@@ -179,8 +180,8 @@ class Evaluation:
         if "trim_extremes" in changes:
             plan.trim_extremes = bool(changes["trim_extremes"])
         if "response_hours" in changes:
-            hours = int(changes["response_hours"])
-            if not 1 <= hours <= 72:
+            hours = changes["response_hours"]
+            if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72:
                 raise InvalidInput("plan.number_invalid", field="response_hours")
             plan.response_hours = hours
         for name in ("scoring_deadline", "signing_deadline"):

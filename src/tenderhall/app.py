@@ -44,6 +44,7 @@ from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
+from tenderhall.web.edge import bounded_address, signed_in_to_write
 from tenderhall.web.security import (
     CSRF_COOKIE,
     LOGIN_RATE_LIMIT,
@@ -203,6 +204,7 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
+        guards=[signed_in_to_write],
         plugins=[SQLAlchemyPlugin(config=db_config), channels],
         stores=_stores(settings, redis, db_config),
         middleware=[
@@ -210,6 +212,7 @@ def create_app(
             # sees the client's address: X-Forwarded-For only from the configured proxies.
             # (uvicorn's ASGI type names differ from Litestar's; the protocol is the same.)
             DefineMiddleware(cast("Any", ProxyHeadersMiddleware), trusted_hosts=[*settings.trusted_proxies]),
+            bounded_address,
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
         ],

@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,7 @@ from tenderhall.auth.throttle import SignInThrottle
 from tenderhall.clock import Clock
 from tenderhall.errors import Conflict, InvalidInput, Unauthenticated
 from tenderhall.ledger.service import Ledger
+from tenderhall.orgs.models import Centre, Company, Organisation, Region
 
 TOKEN_PREFIX = "tht_"  # noqa: S105 - a public marker, not a secret
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
@@ -97,6 +99,15 @@ class Accounts:
         exists = await db.scalar(select(User.id).where(User.username == username))
         if exists is not None:
             raise Conflict("user.exists", username=username)
+        links: tuple[tuple[str, type[Any], uuid.UUID | None], ...] = (
+            ("region", Region, region_id),
+            ("centre", Centre, centre_id),
+            ("organisation", Organisation, organisation_id),
+            ("company", Company, company_id),
+        )
+        for kind, model, link in links:  # an unknown id is the request's fault, not a failed insert
+            if link is not None and await db.get(model, link) is None:
+                raise InvalidInput("error.not_found", kind=kind)
         user = User(
             username=username,
             display_name=display_name,

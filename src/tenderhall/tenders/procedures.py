@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from tenderhall.bounds import parse_decimal
+
 
 class ProcedureType(StrEnum):
     OPEN = "open_tender"  # 公开招标
@@ -115,8 +117,8 @@ def rules_for(procedure: ProcedureType, overrides: Mapping[str, str] | None = No
             raise RuleOverrideError(f"unknown procedure parameter {name!r}")
         current = getattr(rules, name)
         try:
-            value: object = Decimal(text) if isinstance(current, Decimal) else int(text)
-        except (ArithmeticError, ValueError) as exc:
+            value: object = parse_decimal(text) if isinstance(current, Decimal) else int(text)
+        except (ArithmeticError, ValueError) as exc:  # OutOfBounds is a ValueError
             raise RuleOverrideError(f"{name} must be a number, got {text!r}") from exc
         if isinstance(value, int | Decimal) and value < 0:
             raise RuleOverrideError(f"{name} must not be negative")

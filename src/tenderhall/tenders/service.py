@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.auth.roles import Role
+from tenderhall.bounds import within_horizon
 from tenderhall.clock import Clock
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.ledger.service import Ledger
@@ -579,10 +580,8 @@ def _check_text(value: Any, key: str, limit: int) -> None:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput("error.timezone_required")
-    try:  # e.g. 9999-12-31T23:59-23:59 is past the last datetime once stored in UTC
-        value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput("error.invalid") from None
+    if not within_horizon(value):  # the edge checks it too; callers other than the API do not
+        raise InvalidInput("input.outside_horizon")
     return value
 
 

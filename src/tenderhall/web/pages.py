@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.policy import Subject, permits
+from tenderhall.bounds import yuan_text
 from tenderhall.errors import DomainError
 from tenderhall.i18n import LOCALES, translate
 from tenderhall.orgs.models import Centre, Organisation
@@ -30,14 +30,19 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 def money(amount_fen: int) -> str:
     """Yuan with thousands separators, as on a Chinese notice: 15,500,000.00."""
-    return f"{Decimal(amount_fen) / 100:,.2f}"
+    return yuan_text(amount_fen, grouped=True)
 
 
 def local_time(value: datetime | None, locale: str) -> str:
     """Times are stored in UTC and shown in Beijing time, which every centre in China uses."""
     if value is None:
         return "—"
-    return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M} {translate('time.zone', locale)}"
+    try:
+        return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M} {translate('time.zone', locale)}"
+    except (OverflowError, ValueError):
+        # A value stored before the horizon was enforced (9999-12-31 overflows in Beijing time):
+        # shown as stored, so the page still renders.
+        return f"{value:%Y-%m-%d %H:%M} {translate('time.zone_utc', locale)}"
 
 
 def page_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:

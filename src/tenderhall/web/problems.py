@@ -22,6 +22,7 @@ from litestar.exceptions import (
 from litestar.response import Template
 from sqlalchemy.exc import DataError, DBAPIError
 
+from tenderhall.bounds import OutOfBounds
 from tenderhall.errors import DomainError
 from tenderhall.i18n import negotiate, translate
 from tenderhall.storage import StorageError
@@ -108,18 +109,29 @@ def _refused_data(exc: BaseException) -> bool:
     return False
 
 
+def _field_error(item: dict[str, Any], locale: str) -> dict[str, Any]:
+    """One field's error; a bound the schemas' ``Input`` enforces says ``key|field`` (translated
+    here), msgspec's own checks say what they say."""
+    field, message = item.get("key") or item.get("source"), item.get("message")
+    if isinstance(message, str) and "|" in message:
+        key, _, where = message.partition("|")
+        if key.startswith("input."):
+            return {"field": where or field, "message": translate(key, locale), "code": key}
+    return {"field": field, "message": message}
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     locale = request_locale(request)
     if isinstance(exc, DomainError):
         return _problem(request, exc.status, exc.key, exc.message(locale), {}, headers=dict(exc.headers))
+    if isinstance(exc, OutOfBounds):  # a bound checked past the schema (e.g. "1.00\n" as money)
+        exc = ValidationException(extra=[{"message": str(exc), "key": exc.where}])
     if isinstance(exc, ValidationException):
         errors = []
         if isinstance(exc.extra, list):
             for item in exc.extra:
                 if isinstance(item, dict):
-                    errors.append(
-                        {"field": item.get("key") or item.get("source"), "message": item.get("message")}
-                    )
+                    errors.append(_field_error(item, locale))
         return _problem(
             request, 400, "error.validation", translate("error.validation", locale), {"errors": errors}
         )

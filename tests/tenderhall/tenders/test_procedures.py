@@ -43,3 +43,9 @@ def test_region_overrides_apply_with_their_types() -> None:
 def test_bad_overrides_are_refused(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(RuleOverrideError, match=message):
         rules_for(ProcedureType.OPEN, overrides)
+
+
+def test_an_override_with_an_exponent_is_refused() -> None:
+    # A bond cap of 1E+400000 percent would make every bond check build a 400,000-digit number.
+    with pytest.raises(RuleOverrideError):
+        rules_for(ProcedureType.OPEN, {"bond_cap_percent": "1E+400000"})

@@ -9,13 +9,15 @@ tenderer and a bidder.  Part of the bodies come from ``hypothesis`` (bounded and
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -24,11 +26,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tenderhall.bounds import MONEY_PATTERN, SIGNED_MONEY_PATTERN
 from tenderhall.clock import FixedClock
 from tenderhall.services import Services
 from tenderhall.tenders.service import TenderDraft
 
 PROBLEM = "application/problem+json"
+TIME_BOUND = 3.0  # seconds per request; the bond of 1E+400000 once took 21
 ACTORS = ("admin", "staff", "tenderer", "bidder")
 METHODS = ("get", "post", "put", "patch", "delete")
 RUBRIC = {
@@ -75,7 +79,7 @@ WRONG_TYPE: dict[str, list[Any]] = {
     "object": ["x", [1]],
 }
 HOSTILE: dict[str, list[Any]] = {
-    "string": [" ", "a\u0000b", "x" * 100_000, "\ud800", "🙂\u202e" * 300],
+    "string": [" ", "a\u0000b", "x" * 100_000, "\ud800", "🙂\u202e" * 300, "1E+400000"],
     "integer": [-1, 2**63, HUGE],
     "number": [-1e308, HUGE],
     "boolean": [],
@@ -140,8 +144,12 @@ class Context:
         if content_type is not None:
             headers["content-type"] = content_type
         self.sent += 1
+        started = time.monotonic()
         response = await self.client.request(method.upper(), url, content=body, files=files, headers=headers)
-        self.check(response, f"{actor} {method.upper()} {url[:120]} {label}".strip())
+        where = f"{actor} {method.upper()} {url[:120]} {label}".strip()
+        if (elapsed := time.monotonic() - started) > TIME_BOUND:
+            self.failures.append(f"{where}: answered after {elapsed:.1f} s")
+        self.check(response, where)
         return response
 
     def check(self, response: httpx.Response, where: str) -> None:
@@ -179,7 +187,7 @@ def kind_of(schema: dict[str, Any]) -> str:
     return str(kind[0] if isinstance(kind, list) else kind)
 
 
-PATTERN_EXAMPLES = {r"^\d+(\.\d{1,2})?$": "100.00", r"^[0-9 -]+$": "6222 0200 1234"}
+PATTERN_EXAMPLES = {MONEY_PATTERN: "100.00", SIGNED_MONEY_PATTERN: "-100.00", r"^[0-9 -]+$": "6222 0200 1234"}
 
 
 def example(ctx: Context, schema: dict[str, Any], name: str = "", depth: int = 0) -> Any:
@@ -324,6 +332,9 @@ def mutations(ctx: Context, schema: dict[str, Any], base: Any) -> Iterator[tuple
             yield f"{name}={bad!r:.40}", {**rest, name: bad}
         for bad in HOSTILE.get(kind, []):
             yield f"{name}={bad!r:.40}", {**rest, name: bad}
+        if kind == "object" and isinstance(base.get(name), dict) and sub.get("properties"):
+            for label, inner in mutations(ctx, sub, base[name]):
+                yield f"{name}.{label}", {**rest, name: inner}
         if (
             kind == "array"
             and isinstance(base.get(name), list)
@@ -713,6 +724,93 @@ async def test_hypothesis_bodies(ctx: Context) -> None:
                 content_type=op.media_type,
                 label=repr(body)[:80],
             )
+    report(ctx)
+
+
+# -- extreme values, against the clock ------------------------------------------------------------------
+
+ZONES = st.sampled_from(["Z", "+00:00", "+08:00", "-23:59", "+23:59"])
+# Each strategy's simplest example (which Hypothesis draws first) is itself extreme.
+DECIMAL_TEXT = st.one_of(
+    st.builds(lambda m, e: f"{m}E+{e}", st.integers(1, 10**6), st.integers(400_000, 10**9)),
+    st.builds(lambda m, e: f"{m}E-{e}", st.integers(1, 10**6), st.integers(400_000, 10**9)),
+    st.integers(30, 2000).map(lambda n: "9" * n + ".99"),
+    st.sampled_from(["NaN", "-Infinity", "sNaN", "-0", "１００"]),
+)
+FAR_TIMES = st.builds(
+    lambda d, z: d.isoformat() + z,
+    st.datetimes(min_value=datetime(9000, 1, 1), max_value=datetime(9999, 12, 30))
+    | st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(1000, 1, 1)),
+    ZONES,
+)
+HOSTILE_TEXT = st.one_of(
+    st.text(st.characters(max_codepoint=0x1F), min_size=1, max_size=8).map(lambda t: f"a\u0000{t}b"),
+    st.sampled_from(["\ud800", "\u202e" * 50]),
+    st.integers(20_000, 200_000).map(lambda n: "长" * n),
+)
+NUMBERS = st.one_of(
+    st.integers(2**63, 2**200),
+    st.integers(-(2**200), -(2**63) - 1),
+    st.sampled_from([2**64, 1e308, -1e308, 5e-324]),
+)
+NESTED = st.one_of(
+    st.integers(50, 400).map(lambda d: functools.reduce(lambda inner, _: [inner], range(d), [])),
+    st.integers(1_000, 5_000).map(lambda n: {str(i): i for i in range(n)}),
+)
+EXTREME_BY_KIND: dict[str, st.SearchStrategy[Any]] = {
+    "string": st.one_of(DECIMAL_TEXT, FAR_TIMES, HOSTILE_TEXT),
+    "uuid": HOSTILE_TEXT,
+    "date-time": FAR_TIMES,
+    "integer": NUMBERS,
+    "number": st.one_of(NUMBERS, DECIMAL_TEXT),
+    "boolean": NUMBERS,
+    "array": st.one_of(NESTED, HOSTILE_TEXT),
+    "object": st.one_of(NESTED, DECIMAL_TEXT),
+}
+EXTREME = st.one_of(list(EXTREME_BY_KIND.values()))
+
+
+def leaves(ctx: Context, schema: dict[str, Any], base: Any, path: tuple[str, ...] = ()) -> Iterator[Any]:
+    """(path, kind) of every field of ``base``, nested objects' fields included."""
+    schema = resolve(ctx.spec, schema)
+    for name, sub in schema.get("properties", {}).items():
+        sub = resolve(ctx.spec, sub)
+        yield (*path, name), kind_of(sub)
+        if isinstance(base, dict) and isinstance(base.get(name), dict) and len(path) < 3:
+            yield from leaves(ctx, sub, base[name], (*path, name))
+
+
+def replaced(body: Any, path: tuple[str, ...], value: Any) -> Any:
+    if not path:
+        return value
+    inner = body.get(path[0]) if isinstance(body, dict) else None
+    return {**(body if isinstance(body, dict) else {}), path[0]: replaced(inner, path[1:], value)}
+
+
+async def test_extreme_values_in_every_field_answer_in_time(ctx: Context) -> None:
+    """Property: whatever extreme value (Hypothesis, derandomised, two per field) any field,
+    nested or not, or any query parameter of any operation carries, the answer is a success or
+    a 4xx problem, never a 5xx, within ``TIME_BOUND``.  Operations come from the OpenAPI
+    document, so new ones are covered as soon as they exist."""
+    owners = dict.fromkeys(("TenderIn", "TenderPatch", "PublishIn", "AmendIn"), "tenderer")
+    for op in operations(ctx.spec):
+        query = [p for p in op.params if p.get("in") == "query"]
+        for values in sample(st.lists(EXTREME, min_size=len(query), max_size=len(query)), 2) if query else []:
+            texts = [quote(str(v)[:3000], errors="surrogatepass") for v in values]
+            pairs = "&".join(f"{p['name']}={t}" for p, t in zip(query, texts, strict=True))
+            await ctx.send(ctx.next_actor(), op.method, f"{fill(op, ctx)}?{pairs}")
+        if op.body_schema is None or op.media_type != "application/json":
+            continue
+        base = base_body(ctx, op.body_ref, op.body_schema)
+        if not isinstance(base, dict):
+            continue
+        for path, kind in leaves(ctx, op.body_schema, base):
+            for value in sample(EXTREME_BY_KIND.get(kind, EXTREME), 2):
+                body = encode(replaced(base, path, value))
+                actor = owners.get(op.body_ref or "") or ctx.next_actor()
+                label = f"{'.'.join(path)}={value!r:.40}"
+                url = fill(op, ctx)
+                await ctx.send(actor, op.method, url, body=body, content_type=op.media_type, label=label)
     report(ctx)
 
 

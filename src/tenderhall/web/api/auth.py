@@ -66,6 +66,7 @@ class AuthController(Controller):
         "/login",
         summary="Sign in with a password; sets the session cookie",
         middleware=[LOGIN_RATE_LIMIT.middleware],
+        opt={"anonymous": True},
     )
     async def login(
         self, request: Request[Any, Any, Any], data: LoginIn, services: Services, db_session: AsyncSession
@@ -82,6 +83,7 @@ class AuthController(Controller):
         "/token",
         summary="Exchange a password for an API token (command-line clients)",
         middleware=[LOGIN_RATE_LIMIT.middleware],
+        opt={"anonymous": True},
     )
     async def token_login(
         self,
@@ -95,7 +97,7 @@ class AuthController(Controller):
         token, secret = await services.accounts.create_token(db_session, user, data.name, data.days)
         return token_out(token, secret)
 
-    @post("/logout", summary="End the browser session", status_code=200)
+    @post("/logout", summary="End the browser session", status_code=200, opt={"anonymous": True})
     async def logout(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> Response[dict[str, bool]]:

@@ -7,20 +7,57 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from litestar.exceptions import ValidationException
 from litestar.params import Parameter
+
+from tenderhall import bounds
 
 # Row ids and offsets are signed 64-bit in both databases; larger numbers must be refused at the
 # edge, or the driver's overflow would surface as a 500.
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = bounds.INT64 - 1
 # Paging query parameters, the same for every list in every package.
 PageOffset = Annotated[int, Parameter(ge=0, le=BIGINT_MAX)]
 PageLimit = Annotated[int, Parameter(ge=1, le=100)]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=10000)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # a role, a procedure, a kind...
+# Yuan as plain decimal text (see ``tenderhall.bounds``): every schema that takes money uses these.
+Money = Annotated[
+    str, msgspec.Meta(max_length=16, pattern=bounds.MONEY_PATTERN, description="yuan, e.g. 1500000.00")
+]
+SignedMoney = Annotated[
+    str, msgspec.Meta(max_length=17, pattern=bounds.SIGNED_MONEY_PATTERN, description="yuan, e.g. -2000.00")
+]
 
 
-class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
+def refused(exc: bounds.OutOfBounds, source: str) -> ValidationException:
+    """The 400 answer for a value out of bounds, the same wherever it was found."""
+    return ValidationException(extra=[{"message": str(exc), "key": exc.where, "source": source}])
+
+
+def check_body(data: Any) -> None:
+    """The bounds of ``Input`` for a body that is not a struct (a plain mapping, CSV text)."""
+    try:
+        bounds.check(data, "data")
+    except bounds.OutOfBounds as exc:
+        raise refused(exc, "body") from None
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every request body: while decoding, before any handler runs, every field is held
+    to ``tenderhall.bounds`` (no control characters, dates within the horizon, bounded free-form
+    JSON), and a value outside them answers 400 like any malformed field."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            try:
+                bounds.check(getattr(self, name), name)
+            except bounds.OutOfBounds as exc:
+                raise ValueError(str(exc)) from None  # msgspec turns it into a ValidationError
+
+
+class LoginIn(Input):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
@@ -30,7 +67,7 @@ class TokenLoginIn(LoginIn, forbid_unknown_fields=True):
     days: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = 30
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+class TokenIn(Input):
     name: Name
     days: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = 30
 
@@ -58,10 +95,10 @@ class MeOut(msgspec.Struct):
     locale: str
 
 
-class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+class UserIn(Input):
     username: Annotated[str, msgspec.Meta(min_length=3, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-    role: str
+    role: Code
     display_name: Name
     email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     region_id: uuid.UUID | None = None
@@ -70,24 +107,24 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     company_id: uuid.UUID | None = None
 
 
-class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
+class TenderIn(Input):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-    procedure: str
-    estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")]
+    procedure: Code
+    estimate: Money
     tenderer_id: uuid.UUID
     centre_id: uuid.UUID | None = None
     agency_id: uuid.UUID | None = None
     description: Text = ""
-    category: str = "works"
+    category: Code = "works"
     rubric: dict[str, Any] | None = None
 
 
-class TenderPatch(msgspec.Struct, forbid_unknown_fields=True):
+class TenderPatch(Input):
     version: int
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
     description: Text | None = None
-    estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")] | None = None
-    category: str | None = None
+    estimate: Money | None = None
+    category: Code | None = None
     rubric: dict[str, Any] | None = None
 
 
@@ -128,11 +165,11 @@ class PageOut(msgspec.Struct):
     offset: int
 
 
-class PublishIn(msgspec.Struct, forbid_unknown_fields=True):
+class PublishIn(Input):
     deadline: datetime
 
 
-class AmendIn(msgspec.Struct, forbid_unknown_fields=True):
+class AmendIn(Input):
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
     affects_preparation: bool
     new_deadline: datetime | None = None
@@ -147,15 +184,15 @@ class AmendmentOut(msgspec.Struct):
     new_deadline: datetime
 
 
-class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReasonIn(Input):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
-class QuestionIn(msgspec.Struct, forbid_unknown_fields=True):
+class QuestionIn(Input):
     question: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 
 
-class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+class AnswerIn(Input):
     answer: Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
 
 
@@ -174,8 +211,8 @@ class RegistrationOut(msgspec.Struct):
     registered_at: datetime
 
 
-class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
+class PersonIn(Input):
+    role: Code
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
@@ -184,13 +221,13 @@ class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
     certificate_no: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
-class BankAccountIn(msgspec.Struct, forbid_unknown_fields=True):
+class BankAccountIn(Input):
     bank: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     account_no: Annotated[str, msgspec.Meta(min_length=4, max_length=40, pattern=r"^[0-9 -]+$")]
     account_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class CompanyIn(msgspec.Struct, forbid_unknown_fields=True):
+class CompanyIn(Input):
     name: Name
     uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
@@ -247,25 +284,25 @@ class ProofOut(msgspec.Struct):
     first_root: str | None = None
 
 
-class RegionIn(msgspec.Struct, forbid_unknown_fields=True):
+class RegionIn(Input):
     code: Annotated[str, msgspec.Meta(min_length=2, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
     name: Name
 
 
-class CentreIn(msgspec.Struct, forbid_unknown_fields=True):
+class CentreIn(Input):
     region_id: uuid.UUID
     code: Annotated[str, msgspec.Meta(min_length=2, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
     name: Name
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 
-class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
+class OrganisationIn(Input):
     region_id: uuid.UUID
-    kind: str
+    kind: Code
     name: Name
     uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 
-class ProcedureRulesIn(msgspec.Struct, forbid_unknown_fields=True):
-    overrides: dict[str, str]
+class ProcedureRulesIn(Input):
+    overrides: dict[Code, Annotated[str, msgspec.Meta(max_length=32)]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, get, patch, post
@@ -14,6 +13,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.policy import Subject, permits
+from tenderhall.bounds import clean_text, fen, yuan_text
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
 from tenderhall.storage import TooLarge
@@ -42,15 +42,6 @@ MAX_DOCUMENT = 50 * 1024 * 1024
 ACTION_OF = {"publish": "tender.publish", "amend": "tender.amend", "terminate": "tender.terminate"}
 
 
-def fen(text: str) -> int:
-    value = Decimal(text)
-    return int(value * 100)
-
-
-def yuan(amount_fen: int) -> str:
-    return f"{Decimal(amount_fen) / 100:.2f}"
-
-
 async def tender_out(services: Services, db: AsyncSession, who: Subject, tender: Tender) -> TenderOut:
     resource = await services.tenders.resource(db, tender, who)
     actions = [
@@ -70,7 +61,7 @@ async def tender_out(services: Services, db: AsyncSession, who: Subject, tender:
         centre_id=tender.centre_id,
         tenderer_id=tender.tenderer_id,
         agency_id=tender.agency_id,
-        estimate=yuan(tender.estimate_fen),
+        estimate=yuan_text(tender.estimate_fen),
         category=tender.category,
         description=tender.description,
         rubric=tender.rubric,
@@ -197,7 +188,7 @@ class TenderController(Controller):
     ) -> DocumentOut:
         tender = await services.tenders.load(db_session, who, tender_id, "tender.edit", lock=True)
         name = (data.filename or "").strip()
-        if not name or len(name) > 200 or "/" in name or "\\" in name:
+        if not name or len(name) > 200 or not clean_text(name) or "/" in name or "\\" in name:
             raise InvalidInput("document.name_invalid")
 
         async def chunks() -> Any:

@@ -32,6 +32,8 @@ class WitnessController(Controller):
         media_type=MediaType.TEXT,
         status_code=200,
         request_max_body_size=MAX_BODY,
+        # Logs submit anonymously: the request proves itself (signed checkpoint, consistency proof).
+        opt={"anonymous": True},
     )
     async def add_checkpoint(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
