@@ -13,9 +13,9 @@ from pathlib import Path
 import rfc8785
 from sqlalchemy import text
 
-from tenderhall.ledger import merkle
 from tenderhall.ledger.checkpoint import open_checkpoint
 from tenderhall.services import Services
+from tests.tenderhall.ledger.tamper import rewrite
 
 EXE = Path(sys.executable).with_name("tenderhall")
 
@@ -101,34 +101,7 @@ async def test_verify_catches_a_rewrite_with_a_saved_checkpoint(services: Servic
     saved = tmp_path / "checkpoint.txt"
     saved.write_text((await run(services, "ledger", "checkpoint")).stdout, encoding="utf-8")
     # A full, consistent rewrite: every hash, node and the head recomputed after editing entry 5.
-    async with services.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            for table in ("ledger_entries", "ledger_nodes"):
-                for verb in ("update", "delete"):
-                    await conn.execute(text(f"DROP TRIGGER {table}_no_{verb}"))
-        else:
-            for table in ("ledger_entries", "ledger_nodes"):
-                await conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        rows = (await conn.execute(text("SELECT id, body FROM ledger_entries ORDER BY id"))).all()
-        await conn.execute(text("DELETE FROM ledger_nodes"))
-        frontier = merkle.Frontier()
-        for index, raw in rows:
-            body = bytes(raw)
-            if index == 5:
-                value = json.loads(body)
-                value["data"]["i"] = -1
-                body = rfc8785.dumps(value)
-            leaf = merkle.leaf_hash(body)
-            await conn.execute(
-                text("UPDATE ledger_entries SET body = :b, leaf_hash = :h WHERE id = :i"),
-                {"b": body, "h": leaf, "i": index},
-            )
-            for ref, h in frontier.append(leaf):
-                await conn.execute(
-                    text("INSERT INTO ledger_nodes (id, hash) VALUES (:k, :h)"),
-                    {"k": (ref.level << 57) | ref.index, "h": h},
-                )
-        await conn.execute(text("UPDATE ledger_head SET frontier = :f"), {"f": frontier.to_bytes()})
+    await rewrite(services, lambda index: index == 5)
     # (On its own the rewritten log is self-consistent: test_ledger_tamper shows that in-process.)
     result = await run(services, "ledger", "verify", "--checkpoint", str(saved))
     assert result.returncode != 0

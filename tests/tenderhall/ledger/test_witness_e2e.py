@@ -5,7 +5,6 @@ A's database with nothing saved anywhere, is refused by B and caught by `tenderh
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import time
@@ -16,11 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-import rfc8785
-from sqlalchemy import text
 
 from tenderhall.compose import build_services
-from tenderhall.ledger import merkle
 from tenderhall.ledger.checkpoint import Checkpoint, sign_checkpoint
 from tenderhall.ledger.cosignature import CosignatureVerifier, open_cosigned_checkpoint
 from tenderhall.ledger.note import Signer, Verifier
@@ -28,6 +24,7 @@ from tenderhall.ledger.tlog_witness import SIZE_MEDIA_TYPE, encode_add_checkpoin
 from tenderhall.services import Services
 from tenderhall.settings import Settings
 from tests.conftest import _pg_db_url, _pg_exec
+from tests.tenderhall.ledger.tamper import rewrite
 from tests.tenderhall.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -100,42 +97,6 @@ def wait_for(what: str, check: Any, seconds: float = 60) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def rewrite_tail(services: Services, first: int) -> None:
-    """What an operator with database access could do: rewrite entries from ``first`` on, with every
-    hash, node and the head recomputed, and drop the checkpoints and cosignatures that cover them."""
-    async with services.engine.begin() as conn:
-        tables = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
-        if conn.dialect.name == "sqlite":
-            for table in tables:
-                for verb in ("update", "delete"):
-                    await conn.execute(text(f"DROP TRIGGER {table}_no_{verb}"))
-        else:
-            for table in tables:
-                await conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        rows = (await conn.execute(text("SELECT id, body FROM ledger_entries ORDER BY id"))).all()
-        await conn.execute(text("DELETE FROM ledger_nodes"))
-        frontier = merkle.Frontier()
-        for index, raw in rows:
-            body = bytes(raw)
-            if index >= first:
-                value = json.loads(body)
-                value["data"]["i"] = -1
-                body = rfc8785.dumps(value)
-            leaf = merkle.leaf_hash(body)
-            await conn.execute(
-                text("UPDATE ledger_entries SET body = :b, leaf_hash = :h WHERE id = :i"),
-                {"b": body, "h": leaf, "i": index},
-            )
-            for ref, h in frontier.append(leaf):
-                await conn.execute(
-                    text("INSERT INTO ledger_nodes (id, hash) VALUES (:k, :h)"),
-                    {"k": (ref.level << 57) | ref.index, "h": h},
-                )
-        await conn.execute(text("UPDATE ledger_head SET frontier = :f"), {"f": frontier.to_bytes()})
-        await conn.execute(text("DELETE FROM ledger_checkpoints WHERE size > :s"), {"s": first})
-        await conn.execute(text("DELETE FROM ledger_cosignatures WHERE size > :s"), {"s": first})
-
-
 async def test_witnessed_ledger_between_two_deployments(
     database_url: str, second_database_url: str, run_cli: Any, spawn_cli: Any, tmp_path: Path
 ) -> None:
@@ -205,7 +166,7 @@ async def test_witnessed_ledger_between_two_deployments(
         assert stranger.status_code == 404
 
         # The rewrite: entries 25..29 changed, everything recomputed, covering checkpoints dropped.
-        await rewrite_tail(services, 25)
+        await rewrite(services, lambda index: index >= 25, drop_from=25)
         offline = await asyncio.to_thread(
             run_cli, database_url, "ledger", "verify", "--offline", extra_env=env_a
         )
