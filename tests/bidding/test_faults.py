@@ -11,10 +11,12 @@ import io
 import os
 import select
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -92,11 +94,11 @@ def client_submit(base: str, scene: Scene, who: int, path: Path, bid: str) -> di
         api.close()
 
 
-def start_body(scene: Scene, who: int, blob: bytes, bid: str) -> dict[str, Any]:
-    """The start request exactly as the bidder client makes it (so the client can resume it)."""
+async def start_upload(base: str, scene: Scene, blob: bytes, bid: str) -> uuid.UUID:
+    """Start bidder 0's upload exactly as the bidder client does (so the client can resume it)."""
     from bidding import signing
 
-    bidder = scene.bidders[who]
+    bidder = scene.bidders[0]
     manifest = signing.manifest(
         tender=str(scene.tender_id),
         bidder=bidder.uscc,
@@ -105,11 +107,16 @@ def start_body(scene: Scene, who: int, blob: bytes, bid: str) -> dict[str, Any]:
         size=len(blob),
         client={"tool": client_api.TOOL, "device": f"dev-{bidder.name}"},
     )
-    return {
+    body = {
         "manifest": manifest,
         "signature": signing.sign(bidder.keys.signing, manifest),
         "idempotency_key": client_api.idempotency_key(str(scene.tender_id), bid, sha(blob)),
     }
+    started = await request(
+        "POST", f"{base}/api/v1/tenders/{scene.tender_id}/uploads", json=body, headers=bidder.headers
+    )
+    assert started.status_code == 201, started.text
+    return uuid.UUID(started.json()["id"])
 
 
 async def seeded(services: Any, world: Any, client: Any, bidders: int) -> tuple[Scene, dict[str, Any]]:
@@ -127,14 +134,7 @@ async def test_kill_mid_upload_then_resume_byte_exact(
     blob = seal_bytes(big_package(3 << 20), bidder.keys.opening.recipient, str(scene.tender_id), "up1", info)
     server = LiveServer(spawn_cli, database_url)
     base = server.start(TENDERHALL_CLOCK_OFFSET=clock_offset(scene.deadline - timedelta(days=1)))
-    started = await request(
-        "POST",
-        f"{base}/api/v1/tenders/{scene.tender_id}/uploads",
-        json=start_body(scene, 0, blob, "up1"),
-        headers=bidder.headers,
-    )
-    assert started.status_code == 201, started.text
-    upload_id = uuid.UUID(started.json()["id"])
+    upload_id = await start_upload(base, scene, blob, "up1")
     partial = settings.storage_dir / ".partial" / f"{upload_id.hex}.part"
 
     # One PATCH declaring the whole envelope; half of it is sent, then the server dies mid-stream.
@@ -340,4 +340,90 @@ async def test_kill_during_opening_decryption_then_finish_the_opening(
     assert hall.status_code == 200, hall.text
     assert {b["status"] for b in hall.json()["bids"]} == {"decrypted"}
     await assert_nothing_half_written(services)
+    check(run_cli, database_url)
+
+
+# -- a full storage volume ----------------------------------------------------------------------
+@pytest.fixture
+def storage_volume(settings: Any) -> Iterator[Path]:
+    """A 2 MiB tmpfs mounted as the storage folder (blobs and partial uploads); unmounted after."""
+    root = settings.storage_dir
+    root.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        yield root
+    finally:
+        # Lazily: the server (stopped by spawn_cli's teardown, which may run later) can hold it.
+        subprocess.run(["umount", "-l", str(root)], capture_output=True, timeout=30, check=False)
+
+
+def fill(volume: Path, leave: int) -> Path:
+    """A ballast file that leaves about ``leave`` bytes free on ``volume``."""
+    stat = os.statvfs(volume)
+    ballast = volume / "ballast"
+    ballast.write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - leave))
+    return ballast
+
+
+async def test_full_storage_refuses_clearly_and_keeps_nothing_half_written(
+    services, world, client, settings, storage_volume, database_url, spawn_cli, run_cli, tmp_path
+) -> None:
+    scene, info = await seeded(services, world, client, bidders=1)
+    bidder = scene.bidders[0]
+    blob = seal_bytes(big_package(1 << 20), bidder.keys.opening.recipient, str(scene.tender_id), "full", info)
+    ballast = fill(storage_volume, 256 << 10)
+    server = LiveServer(spawn_cli, database_url)
+    base = server.start(TENDERHALL_CLOCK_OFFSET=clock_offset(scene.deadline - timedelta(days=1)))
+    upload_id = await start_upload(base, scene, blob, "full")
+    upload = f"{base}/api/v1/uploads/{upload_id}"
+    partial = storage_volume / ".partial" / f"{upload_id.hex}.part"
+
+    full = await request("PATCH", upload, content=blob, headers={**bidder.headers, "Upload-Offset": "0"})
+    assert full.status_code == 507, full.text
+    assert full.headers["content-type"].startswith("application/problem+json")
+    assert full.headers["retry-after"] == "60"
+    problem = full.json()
+    assert problem["code"] == "error.storage_full"
+    assert "存储空间已满" in problem["detail"]
+    assert "Traceback" not in full.text
+
+    # What reached the disk is kept and is the envelope's beginning; the session claims no more.
+    offset = (await request("GET", upload, headers=bidder.headers)).json()["offset"]
+    assert 0 < offset == partial.stat().st_size < len(blob)
+    assert partial.read_bytes() == blob[:offset]
+    again = await request(
+        "PATCH",
+        upload,
+        content=blob[offset:],
+        headers={**bidder.headers, "Upload-Offset": str(offset), "Accept-Language": "en"},
+    )
+    assert again.status_code == 507, again.text
+    assert again.json()["detail"].startswith("Storage is full")
+    # Completing now is refused as incomplete; no bid, no blob, no temporary file.
+    done = await request("POST", f"{upload}/complete", headers=bidder.headers)
+    assert done.status_code == 409, done.text
+    assert done.json()["code"] == "bid.upload_incomplete"
+    async with services.sessionmaker() as db:
+        assert (await db.scalars(sql_select(Bid))).all() == []
+    assert not services.storage.exists(sha(blob))
+    assert not list(storage_volume.glob(".upload-*"))
+    assert await integrity_problems(services) == []
+
+    # Space freed: the bidder client resumes from the kept offset and the bid is accepted whole.
+    ballast.unlink()
+    receipt = await asyncio.to_thread(
+        client_submit, base, scene, 0, write_envelope(tmp_path, "full.age", blob), "full"
+    )
+    assert receipt["body"]["envelope_sha256"] == sha(blob)
+    assert blob_path(storage_volume, sha(blob)).read_bytes() == blob
+    await assert_nothing_half_written(services)
+    server.kill()
     check(run_cli, database_url)
