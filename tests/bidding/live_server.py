@@ -8,7 +8,9 @@ import hashlib
 import os
 import signal
 import subprocess
+import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +58,9 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[str] | None = None
     base: str = ""
+    # The server's last lines of output, read as they come: an unread pipe fills up and then
+    # blocks the server's logging (and with it every request).
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=300))
 
     def start(self, **env: str) -> str:
         self.env.update(env)
@@ -65,7 +70,13 @@ class LiveServer:
         )
         self.base = f"http://127.0.0.1:{port}"
         wait_healthy(self.base, self.proc, seconds=60)
+        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
         return self.base
+
+    def _drain(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.output.append(line)
 
     def pids(self) -> list[int]:
         """The server and every process it started (its process group)."""
