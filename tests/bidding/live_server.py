@@ -20,8 +20,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from bidding.client import api as client_api
 from bidding.models import Bid, BidState, UploadSession, UploadState
 from tenderhall.ledger.models import LedgerEntry
+from tests.bidding.helpers import Scene
 from tests.tenderhall.test_serve import free_port, wait_healthy
 
 CHEAP = {"TENDERHALL_ARGON2_TIME_COST": "1", "TENDERHALL_ARGON2_MEMORY_KIB": "1024"}
@@ -165,3 +167,31 @@ async def integrity_problems(services: Any) -> list[str]:
     checks = [c for p in domain_plugins() if (c := getattr(p, "check_integrity", None)) is not None]
     async with services.sessionmaker() as db:
         return await check_integrity(services, db, checks)
+
+
+def token(scene_bidder: Any) -> str:
+    return str(scene_bidder.headers["Authorization"].split()[1])
+
+
+def check(run_cli: Any, database_url: str) -> None:
+    result = run_cli(database_url, "check")
+    assert result.returncode == 0, result.stderr
+    assert "integrity OK" in result.stdout
+
+
+def write_envelope(tmp_path: Path, name: str, blob: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(blob)
+    return path
+
+
+def client_submit(base: str, scene: Scene, who: int, path: Path, bid: str) -> dict[str, Any]:
+    """The bidder client's own submit: start (or resume by idempotency key), upload, complete."""
+    bidder = scene.bidders[who]
+    api = client_api.Api(base, token(bidder))
+    try:
+        return client_api.submit(
+            api, bidder.keys, path, str(scene.tender_id), bid, bidder.uscc, f"dev-{bidder.name}"
+        )
+    finally:
+        api.close()

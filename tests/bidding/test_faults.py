@@ -43,6 +43,8 @@ from tests.bidding.live_server import (
     LiveServer,
     assert_nothing_half_written,
     blob_path,
+    check,
+    client_submit,
     clock_offset,
     integrity_problems,
     ledger_size,
@@ -50,6 +52,7 @@ from tests.bidding.live_server import (
     sha,
     store_tender_document,
     wait_for,
+    write_envelope,
 )
 
 pytestmark = pytest.mark.slow
@@ -64,34 +67,6 @@ def big_package(size: int) -> bytes:
         doc.write_bytes(os.urandom(size))
         pack(form, [doc], out)
     return out.getvalue()
-
-
-def token(scene_bidder: Any) -> str:
-    return str(scene_bidder.headers["Authorization"].split()[1])
-
-
-def check(run_cli: Any, database_url: str) -> None:
-    result = run_cli(database_url, "check")
-    assert result.returncode == 0, result.stderr
-    assert "integrity OK" in result.stdout
-
-
-def write_envelope(tmp_path: Path, name: str, blob: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(blob)
-    return path
-
-
-def client_submit(base: str, scene: Scene, who: int, path: Path, bid: str) -> dict[str, Any]:
-    """The bidder client's own submit: start (or resume by idempotency key), upload, complete."""
-    bidder = scene.bidders[who]
-    api = client_api.Api(base, token(bidder))
-    try:
-        return client_api.submit(
-            api, bidder.keys, path, str(scene.tender_id), bid, bidder.uscc, f"dev-{bidder.name}"
-        )
-    finally:
-        api.close()
 
 
 async def start_upload(base: str, scene: Scene, blob: bytes, bid: str) -> uuid.UUID:

@@ -28,13 +28,15 @@ from tests.bidding.helpers import bid_package, make_scene, seal_bytes, sealing
 from tests.bidding.live_server import (
     LiveServer,
     assert_nothing_half_written,
+    check,
+    client_submit,
     clock_offset,
     integrity_problems,
     request,
     store_tender_document,
     wait_for,
+    write_envelope,
 )
-from tests.bidding.test_faults import check, client_submit, write_envelope
 from tests.conftest import _upgrade
 from tests.tenderhall.test_serve import free_port
 
