@@ -1,5 +1,6 @@
 """Bidding's part of the platform integrity check: every bid's envelope is in storage with the
-hash its receipt names, and the receipt is the one the ledger holds (a backup drill's proof)."""
+hash its receipt names, and the receipt is the one the ledger holds (a backup drill's proof);
+nothing is half-written (a bid decrypted in part, an upload complete without its bid)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.models import Bid
+from bidding.models import Bid, BidState, UploadSession, UploadState
 from bidding.receipt import ReceiptError, verify_receipt
 from tenderhall.integrity import blob_problem
 from tenderhall.ledger.checkpoint import open_checkpoint
@@ -21,6 +22,13 @@ async def check_bids(services: Any, db: AsyncSession) -> AsyncIterator[str]:
     ledger = services.ledger
     for bid in (await db.scalars(select(Bid).order_by(Bid.id))).all():
         label = f"bid {bid.bid_ref} ({bid.id})"
+        if bid.state == BidState.DECRYPTED.value and (
+            bid.decrypted_at is None
+            or bid.decrypted_via is None
+            or bid.wrapped_file_key is None
+            or (bid.bid_form is None and bid.form_error is None)
+        ):
+            yield f"{label}: decrypted in part (time, route, file key and form are not all recorded)"
         problem = await blob_problem(services.storage, bid.storage_key, bid.envelope_sha256)
         if problem:
             yield f"{label}: {problem}"
@@ -38,3 +46,8 @@ async def check_bids(services: Any, db: AsyncSession) -> AsyncIterator[str]:
         checkpoint = open_checkpoint(bid.receipt["ledger"]["checkpoint"], ledger.verifier, ledger.origin)
         if await ledger.root_at(db, checkpoint.size) != checkpoint.root:
             yield f"{label}: the ledger's tree at size {checkpoint.size} is not the receipt's checkpoint"
+    complete = select(UploadSession.id).where(
+        UploadSession.state == UploadState.COMPLETE.value, UploadSession.bid_id.is_(None)
+    )
+    for upload_id in (await db.scalars(complete.order_by(UploadSession.id))).all():
+        yield f"upload {upload_id}: complete without its bid"

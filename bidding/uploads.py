@@ -81,7 +81,8 @@ class PartialUploads:
     ) -> int:
         """Append ``chunks`` at ``offset`` (which must be the current size); return the new size.
 
-        Bytes beyond ``total`` are refused; what was written before a failure stays.
+        Bytes beyond ``total`` are refused; what was written before a failure stays (a full disk
+        raises ``OSError`` ENOSPC after a short write: the file's size is still the truth).
         """
         with self._locked(upload_id, os.O_WRONLY | os.O_APPEND) as fd:
             size = os.fstat(fd).st_size
@@ -90,8 +91,11 @@ class PartialUploads:
             async for chunk in chunks:
                 if size + len(chunk) > total:
                     raise TooLarge()
-                os.write(fd, chunk)
-                size += len(chunk)
+                view = memoryview(chunk)
+                while view:  # a short write (a disk filling up) is not the whole chunk
+                    written = os.write(fd, view)
+                    size += written
+                    view = view[written:]
             return size
 
     @contextlib.contextmanager
