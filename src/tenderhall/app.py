@@ -21,7 +21,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
@@ -38,13 +38,20 @@ from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.deps import DEPENDENCIES
+from tenderhall.web.openapi import (
+    PUBLIC,
+    SECURITY_SCHEMES,
+    ClosedStructSchemaPlugin,
+    document_operations,
+    signed_in_unless_public,
+)
 from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
 
 log = logging.getLogger("tenderhall")
 SWEEP_SECONDS = 5.0
 
 
-@get("/healthz", tags=["ops"], summary="Liveness and database check")
+@get("/healthz", tags=["ops"], summary="Liveness and database check", opt=PUBLIC)
 async def healthz(services: Any) -> dict[str, Any]:
     async with services.sessionmaker() as db:
         size, _ = await services.ledger.tree_head(db)
@@ -164,7 +171,7 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
-        plugins=[SQLAlchemyPlugin(config=db_config), channels],
+        plugins=[SQLAlchemyPlugin(config=db_config), channels, ClosedStructSchemaPlugin()],
         middleware=[
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
@@ -181,15 +188,13 @@ def create_app(
             description="Open e-tendering platform. Errors are RFC 9457 problem details.",
             path="/api/docs",
             render_plugins=[SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
-                }
-            ),
-            security=[{"bearer": []}],
+            # Security is per operation (document_operations): public ones need none.
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
         ),
+        guards=[signed_in_unless_public],
         lifespan=[lifespan],
         request_max_body_size=64 * 1024 * 1024,
     )
+    document_operations(app)
     app.state.services = services
     return app

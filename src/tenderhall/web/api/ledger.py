@@ -16,6 +16,7 @@ from tenderhall.ledger.models import LedgerCheckpoint
 from tenderhall.ledger.service import LedgerError
 from tenderhall.services import Services
 from tenderhall.web.api.schemas import BIGINT_MAX, LedgerEntryOut, PageLimit, PageOffset, ProofOut
+from tenderhall.web.openapi import PUBLIC
 
 MAX_ENTRIES = 1000
 
@@ -27,6 +28,7 @@ def b64(data: bytes) -> str:
 class LedgerController(Controller):
     path = "/api/v1/ledger"
     tags = ["ledger"]
+    opt = PUBLIC  # anyone may check the log
 
     @get(
         "/checkpoint",

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar.params import Parameter
+
+from tenderhall.auth.roles import Role
+from tenderhall.orgs import uscc
+from tenderhall.orgs.models import OrganisationKind, PersonRole
+from tenderhall.tenders.lifecycle import TenderState
+from tenderhall.tenders.procedures import ProcedureType
+from tenderhall.tenders.service import CATEGORIES
 
 # Row ids and offsets are signed 64-bit in both databases; larger numbers must be refused at the
 # edge, or the driver's overflow would surface as a 500.
@@ -17,6 +25,32 @@ PageOffset = Annotated[int, Parameter(ge=0, le=BIGINT_MAX)]
 PageLimit = Annotated[int, Parameter(ge=1, le=100)]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+def values_of(values: Iterable[str]) -> list[str]:
+    return [str(v) for v in values]
+
+
+def documented(**schema: Any) -> msgspec.Meta:
+    """A constraint the document states and the domain checks (not msgspec): a value outside it
+    is refused with the domain's own message (422), after the policy check."""
+    return msgspec.Meta(extra_json_schema={"extra": schema})
+
+
+def one_of(values: Iterable[str]) -> msgspec.Meta:
+    return documented(enum=values_of(values))
+
+
+RoleName = Annotated[str, one_of(Role)]
+StateName = Annotated[str, one_of(TenderState)]
+ProcedureName = Annotated[str, one_of(ProcedureType)]
+Category = Annotated[str, one_of(CATEGORIES)]
+OrganisationKindName = Annotated[str, one_of(OrganisationKind)]
+PersonRoleName = Annotated[str, one_of(PersonRole)]
+USCC = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=40, extra_json_schema={"extra": {"pattern": uscc.PATTERN}})
+]
+USCCOut = Annotated[str, documented(pattern=uscc.PATTERN)]
 Text = Annotated[str, msgspec.Meta(max_length=10000)]
 
 
@@ -50,7 +84,7 @@ class MeOut(msgspec.Struct):
     id: uuid.UUID
     username: str
     display_name: str
-    role: str
+    role: RoleName
     region_id: uuid.UUID | None
     centre_id: uuid.UUID | None
     organisation_id: uuid.UUID | None
@@ -61,7 +95,7 @@ class MeOut(msgspec.Struct):
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(min_length=3, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-    role: str
+    role: RoleName
     display_name: Name
     email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     region_id: uuid.UUID | None = None
@@ -72,13 +106,13 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class TenderIn(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-    procedure: str
+    procedure: ProcedureName
     estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")]
     tenderer_id: uuid.UUID
     centre_id: uuid.UUID | None = None
     agency_id: uuid.UUID | None = None
     description: Text = ""
-    category: str = "works"
+    category: Category = "works"
     rubric: dict[str, Any] | None = None
 
 
@@ -87,7 +121,8 @@ class TenderPatch(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
     description: Text | None = None
     estimate: Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\d+(\.\d{1,2})?$")] | None = None
-    category: str | None = None
+    # The enum sits beside the union in the document, so it names null too.
+    category: Annotated[str | None, documented(enum=[*CATEGORIES, None])] = None
     rubric: dict[str, Any] | None = None
 
 
@@ -103,13 +138,13 @@ class TenderOut(msgspec.Struct):
     id: uuid.UUID
     reference: str
     title: str
-    procedure: str
-    state: str
+    procedure: ProcedureName
+    state: StateName
     centre_id: uuid.UUID
     tenderer_id: uuid.UUID
     agency_id: uuid.UUID | None
     estimate: str
-    category: str
+    category: Category
     description: str
     rubric: dict[str, Any]
     issued_at: datetime | None
@@ -175,12 +210,15 @@ class RegistrationOut(msgspec.Struct):
 
 
 class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
+    role: PersonRoleName
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    share_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    # Litestar 2 drops a zero bound from the document (it tests the bound for truth), so restate it.
+    share_percent: (
+        Annotated[float, msgspec.Meta(ge=0, le=100, extra_json_schema={"extra": {"minimum": 0}})] | None
+    ) = None
     certificate_no: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
@@ -192,7 +230,7 @@ class BankAccountIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class CompanyIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    uscc: USCC
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     legal_representative: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     region_id: uuid.UUID | None = None
@@ -203,7 +241,7 @@ class CompanyIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PersonOut(msgspec.Struct):
-    role: str
+    role: PersonRoleName
     name: str
     phone: str | None
     email: str | None
@@ -220,7 +258,7 @@ class BankAccountOut(msgspec.Struct):
 class CompanyOut(msgspec.Struct):
     id: uuid.UUID
     name: str
-    uscc: str
+    uscc: USCCOut
     city: str
     region_id: uuid.UUID
     legal_representative: str
@@ -261,9 +299,9 @@ class CentreIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
     region_id: uuid.UUID
-    kind: str
+    kind: OrganisationKindName
     name: Name
-    uscc: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    uscc: USCC
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 
