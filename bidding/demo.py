@@ -180,6 +180,9 @@ async def submit_bid(
         stored.key,
         Evidence(f"10.{20 + device}.{device}.{device + 10}", "tenderhall-bid/0.1", f"demo-device-{device}"),
     )
+    # start_upload made the upload's (empty) partial file; the envelope went straight to storage,
+    # so nothing else would ever remove it (the API's complete does, after its commit).
+    bidding.partials.remove(session.id)
     return SealedBid(username, ref, blob, keys)
 
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "Cause",
     "Phase",
     "RecordRow",
+    "above_ceiling",
     "after_window",
     "build_record",
     "classify",
@@ -106,13 +108,30 @@ class RecordRow:
         return self.status == "decrypted" and self.form is not None and self.form_error is None
 
 
+def above_ceiling(price: Any, ceiling_fen: int) -> bool:
+    """Whether a bid price (yuan, decimal text) is above the tender's ceiling (最高投标限价, the
+    tender's estimate, in fen).  招标投标法实施条例 第五十一条 第五项: the committee must reject
+    such a bid; the opening record flags it and evaluation rejects it, both by this rule."""
+    try:
+        return Decimal(str(price)) * 100 > ceiling_fen
+    except InvalidOperation:
+        return False  # not a price at all: check_form refuses such a form before anyone asks
+
+
 _KEY_TERMS = ("price", "duration_days", "quality", "project_manager")
 
 
 def build_record(
-    tender: str, reference: str, title: str, opened_at: datetime, rows: Sequence[RecordRow]
+    tender: str,
+    reference: str,
+    title: str,
+    opened_at: datetime,
+    rows: Sequence[RecordRow],
+    ceiling_fen: int | None = None,
 ) -> dict[str, Any]:
-    """The opening record: each bidder's price and key terms read from its bid form."""
+    """The opening record: each bidder's price and key terms read from its bid form, and the
+    ceiling price read out with them.  A price above the ceiling is flagged (``above_ceiling``)
+    but the bid stays valid here: rejecting it is the committee's act (实施条例 第五十一条)."""
     entries = []
     for row in sorted(rows, key=lambda r: (r.uscc, r.bid)):
         entry: dict[str, Any] = {
@@ -124,6 +143,8 @@ def build_record(
         }
         if row.form is not None:
             entry.update({k: row.form[k] for k in _KEY_TERMS if k in row.form})
+            if ceiling_fen is not None and "price" in row.form:
+                entry["above_ceiling"] = above_ceiling(row.form["price"], ceiling_fen)
             extra = {k: v for k, v in row.form.items() if k not in (*_KEY_TERMS, "tender")}
             if extra:
                 entry["other_terms"] = extra
@@ -132,7 +153,7 @@ def build_record(
         if row.bond_fen is not None:
             entry["bond"] = f"{row.bond_fen / 100:.2f}"
         entries.append(entry)
-    return {
+    record = {
         "purpose": "tenderhall.org/opening-record/v1",
         "tender": tender,
         "reference": reference,
@@ -141,6 +162,10 @@ def build_record(
         "bids": entries,
         "valid_bids": sum(1 for r in rows if r.valid),
     }
+    if ceiling_fen is not None:
+        record["ceiling"] = f"{Decimal(ceiling_fen) / 100:.2f}"
+        record["bids_above_ceiling"] = sum(1 for e in entries if e.get("above_ceiling"))
+    return record
 
 
 def record_digest(record: dict[str, Any]) -> str:

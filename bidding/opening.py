@@ -50,7 +50,7 @@ from bidding.models import (
     ShareRelease,
     TenderRemedy,
 )
-from bidding.package import MAX_FORM, FormError, FormExtractor
+from bidding.package import FORM_PREFIX, FormError, FormExtractor
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Resource, Subject, enforce, permits
 from tenderhall.auth.roles import Role
@@ -64,9 +64,6 @@ from tenderhall.tenders.models import Tender
 if TYPE_CHECKING:
     from bidding.service import Bidding
 
-# The bid form is read from the package's first zip member (local header, name, at most MAX_FORM
-# bytes of form); the rest of the plaintext is only authenticated.
-FORM_PREFIX = MAX_FORM + 64 * 1024
 # Below this a payload is decrypted in the request's thread: waking the workers costs more.
 POOL_MIN_BYTES = 8 << 20
 _PENDING = "tenderhall.hall_events"
@@ -662,7 +659,9 @@ class Opening:
                     bond_fen=bond.amount_fen if bond else None,
                 )
             )
-        record = hall.build_record(str(tender.id), tender.reference, tender.title, current.opened_at, rows)
+        record = hall.build_record(
+            str(tender.id), tender.reference, tender.title, current.opened_at, rows, tender.estimate_fen
+        )
         current.record = record
         current.record_sha256 = hall.record_digest(record)
         current.record_published_at = now
@@ -676,6 +675,7 @@ class Opening:
                 "tender": str(tender.id),
                 "record_sha256": current.record_sha256,
                 "valid_bids": record["valid_bids"],
+                "bids_above_ceiling": record["bids_above_ceiling"],
             },
             actor=who.user_id,
             subject=f"tender:{tender.id}",

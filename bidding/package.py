@@ -17,10 +17,22 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FORM_NAME", "MAX_FORM", "FormError", "FormExtractor", "check_form", "pack"]
+__all__ = [
+    "FORM_NAME",
+    "FORM_PREFIX",
+    "MAX_FORM",
+    "FormError",
+    "FormExtractor",
+    "check_form",
+    "check_package",
+    "pack",
+]
 
 FORM_NAME = "bid-form.json"
 MAX_FORM = 1 << 20
+# The form is read from the package's first zip member (local header, name, at most MAX_FORM
+# bytes of form): this much plaintext is all FormExtractor ever needs.
+FORM_PREFIX = MAX_FORM + 64 * 1024
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_SIG = 0x04034B50
 REQUIRED = ("price", "duration_days", "quality", "project_manager")
@@ -114,3 +126,27 @@ class FormExtractor:
         except ValueError:
             raise FormError("the bid form is not JSON") from None
         return check_form(value, tender_id)
+
+
+def check_package(handle: IO[bytes], tender_id: str | None = None) -> dict[str, Any]:
+    """Validate a bid package before it is sealed; returns its checked form.
+
+    The form is read exactly as the opening reads a decrypted package (``FormExtractor``), so a
+    package that passes here cannot be refused there for its form; the zip's central directory
+    must also be readable (a truncated or empty file is not a package) and list the form first.
+    ``handle`` must be seekable; it is left at the start.
+    """
+    sink = FormExtractor()
+    sink.write(handle.read(FORM_PREFIX))
+    form = sink.form(tender_id)
+    handle.seek(0)
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        raise FormError("the bid package is not a complete zip file") from None
+    finally:
+        handle.seek(0)
+    if not names or names[0] != FORM_NAME or names.count(FORM_NAME) != 1:
+        raise FormError("the first member of the bid package must be bid-form.json")
+    return form

@@ -47,7 +47,21 @@ async def sweep(services: Any) -> None:
     await services.domain["bidding"].sweep_uploads()
 
 
-def cli_commands() -> list[Any]:
-    from bidding.client.cli import bid, release_share
+def check_integrity(services: Any, db: Any) -> Any:
+    """Every bid's envelope and receipt against storage and the ledger (restore drills, audits)."""
+    from bidding.integrity import check_bids
 
-    return [bid, release_share]
+    return check_bids(services, db)
+
+
+# Mounted lazily by the kernel's command line: name -> ("module:command", short help).
+CLI_COMMANDS = {
+    "bid": (
+        "bidding.client.cli:bid",
+        "Bidder client: keys, sealing, submission, receipts and decryption at opening.",
+    ),
+    "release-share": (
+        "bidding.client.cli:release_share",
+        "Custodians: release your key share (same as `bid release-share`).",
+    ),
+}

@@ -2,7 +2,8 @@
 
 The ledger entry carries only the SHA-256 of the receipt body (no bidder, no tender), so the public
 log reveals neither who bid nor how many before opening; the receipt carries the entry, an
-inclusion proof and the signed checkpoint it is proved against, so a bidder can verify it offline.
+inclusion proof and the signed checkpoint it is proved against (with the witnesses' cosignatures
+when they answered in time), so a bidder can verify it offline.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tenderhall.ledger.checkpoint import open_checkpoint
+from tenderhall.ledger.cosignature import CosignatureVerifier, open_cosigned_checkpoint
 from tenderhall.ledger.merkle import leaf_hash, verify_inclusion
 from tenderhall.ledger.note import NoteError, Signer, Verifier
 
@@ -60,9 +61,17 @@ def build_receipt(
     }
 
 
-def verify_receipt(receipt: Mapping[str, Any], verifier: Verifier, origin: str) -> dict[str, Any]:
+def verify_receipt(
+    receipt: Mapping[str, Any],
+    verifier: Verifier,
+    origin: str,
+    witnesses: Iterable[CosignatureVerifier] = (),
+    quorum: int = 0,
+) -> dict[str, Any]:
     """Check the platform signature, the entry's commitment to the body, and the inclusion proof
-    against the signed checkpoint. Returns the receipt body."""
+    against the signed checkpoint; with ``witnesses``, that at least ``quorum`` of them cosigned that
+    checkpoint (a witness cosigns only a tree consistent with all it saw before, so a split view
+    shown to this bidder would lack their cosignatures). Returns the receipt body."""
     try:
         body = dict(receipt["body"])
         ledger = receipt["ledger"]
@@ -87,9 +96,14 @@ def verify_receipt(receipt: Mapping[str, Any], verifier: Verifier, origin: str) 
     if not isinstance(data, dict) or data.get("receipt") != body_digest(body):
         raise ReceiptError("the ledger entry does not commit to this receipt")
     try:
-        checkpoint = open_checkpoint(note, verifier, origin)
+        checkpoint, cosigs = open_cosigned_checkpoint(note, verifier, origin, witnesses)
     except NoteError as exc:
         raise ReceiptError(f"the checkpoint does not verify: {exc}") from None
+    if len(cosigs) < quorum:
+        raise ReceiptError(
+            f"the checkpoint is cosigned by {len(cosigs)} of the known witnesses, {quorum} needed: "
+            "it may not be the view everyone else sees"
+        )
     if checkpoint.size != size:
         raise ReceiptError("the proof is for another tree size than the checkpoint")
     if not verify_inclusion(leaf_hash(entry), index, size, proof, checkpoint.root):

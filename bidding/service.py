@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import envelope, signing, uploads
@@ -95,6 +95,9 @@ class Bidding:
         self.ledger = services.ledger
         self.tenders = services.tenders
         self.partials = uploads.PartialUploads(services.settings.storage_dir / ".partial")
+        # Per company, so that one bidder cannot reserve the disk (20 uploads declaring 4 GiB each).
+        self.max_open_uploads = services.settings.upload_max_open
+        self.max_upload_bytes = services.settings.upload_max_bytes
         self.opening: Opening | None = None
         self.opened = OpenedBids(self)  # evaluation's OpenedBidSource (see bidding.opened)
         self.committee: CommitteeLookup | None = None
@@ -485,6 +488,7 @@ class Bidding:
             raise InvalidInput("bid.manifest_mismatch")
         if checked["size"] > MAX_ENVELOPE:
             raise InvalidInput("bid.too_large", limit=MAX_ENVELOPE)
+        await self._check_quota(db, company.id, checked["size"])
         if await db.scalar(select(Bid.id).where(Bid.tender_id == tender.id, Bid.bid_ref == checked["bid"])):
             raise Conflict("bid.ref_taken")
         if bond is not None:
@@ -513,6 +517,26 @@ class Bidding:
         await db.flush()
         self.partials.create(session.id)
         return session
+
+    async def _check_quota(self, db: AsyncSession, company_id: uuid.UUID, size: int) -> None:
+        """Refuse a new upload beyond the company's open uploads or declared bytes, before anything
+        is written.  The company's row lock makes concurrent starts count one after the other."""
+        await db.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+        count, declared = (
+            await db.execute(
+                select(func.count(), func.coalesce(func.sum(UploadSession.size), 0)).where(
+                    UploadSession.company_id == company_id,
+                    UploadSession.state == UploadState.OPEN.value,
+                    UploadSession.expires_at > self.clock.now(),  # expired, if not yet swept
+                )
+            )
+        ).one()
+        if count >= self.max_open_uploads:
+            raise Conflict("bid.upload_quota_open", limit=self.max_open_uploads)
+        if declared + size > self.max_upload_bytes:
+            raise Conflict(
+                "bid.upload_quota_bytes", limit=self.max_upload_bytes, declared=declared, size=size
+            )
 
     async def upload(self, db: AsyncSession, who: Subject, upload_id: uuid.UUID) -> UploadSession:
         session = await db.get(UploadSession, upload_id)

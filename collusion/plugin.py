@@ -34,11 +34,14 @@ def make_service(services: Any) -> Any:
     return svc
 
 
-def cli_commands() -> list[Any]:
-    from collusion import cli_score  # noqa: F401  (adds score and import to the group)
-    from collusion.cli import collusion
-
-    return [collusion]
+# Mounted lazily by the kernel's command line: name -> ("module:command", short help).
+# cli_score adds `score` and `import` to the group defined in collusion.cli.
+CLI_COMMANDS = {
+    "collusion": (
+        "collusion.cli_score:collusion",
+        "Collusion screens: train and benchmark the price-screen model.",
+    ),
+}
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

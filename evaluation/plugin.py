@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.api import ROUTES
-
-ROUTE_HANDLERS: list[Any] = list(ROUTES)
 MODEL_MODULES: tuple[str, ...] = ("evaluation.models",)
+
+
+def __getattr__(name: str) -> Any:
+    # Routes are imported lazily so that importing the plugin (Alembic, CLI) stays light.
+    if name == "ROUTE_HANDLERS":
+        from evaluation.api import ROUTES
+
+        return list(ROUTES)
+    raise AttributeError(name)
 
 
 def make_service(services: Any) -> Any:
@@ -42,7 +48,5 @@ async def seed_demo_tenders(db: Any, ctx: Any) -> None:
     await seed_evaluations(db, ctx)
 
 
-def cli_commands() -> list[Any]:
-    from evaluation.cli import draw
-
-    return [draw]
+# Mounted lazily by the kernel's command line: name -> ("module:command", short help).
+CLI_COMMANDS = {"draw": ("evaluation.cli:draw", "Verifiable expert draws.")}

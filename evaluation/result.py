@@ -3,7 +3,8 @@
 - score sheets: canonical JSON, committed by SHA-256 before anyone reveals (`sheet_digest`);
 - `check_sheet`: a sheet scores exactly every qualified bid on every expert-scored rubric item;
 - `price_scores`: the tender's price method over the snapshot prices (never typed by anyone);
-- `evaluate`: totals, ranking with tie-breaks, at most three candidates, committee statistics.
+- `evaluate`: totals, ranking with tie-breaks, at most three candidates, committee statistics;
+- `price_rejections`: bids the committee must reject on their price, whatever the votes.
 
 Members appear only by seat label ("M1", "M2", ...): the result names no expert.
 """
@@ -15,11 +16,28 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bidding.hall import above_ceiling
 from evaluation import price_score as ps
 from evaluation import ranking as rk
 from evaluation.hashrng import canonical_json, sha256_hex
 
 SHEET_FORMAT = "tenderhall.score-sheet.v1"
+
+
+# Catalogue keys: the ground of a rejection and the article it rests on (招标投标法实施条例).
+ABOVE_CEILING = "evaluation.rejected.above_ceiling"
+ARTICLE_51_5 = "law.bidding_regulations.art51.5"
+
+
+def price_rejections(prices: Mapping[str, Decimal], ceiling_fen: int) -> dict[str, dict[str, str]]:
+    """Bids to reject for their price, by bidder: 实施条例 第五十一条 第五项 (a price above the ceiling
+    set in the tender documents).  The opening record flags the same bids (``bidding.hall``)."""
+    ceiling = f"{Decimal(ceiling_fen) / 100:.2f}"
+    return {
+        bidder: {"ground": ABOVE_CEILING, "article": ARTICLE_51_5, "price": str(price), "ceiling": ceiling}
+        for bidder, price in sorted(prices.items())
+        if above_ceiling(price, ceiling_fen)
+    }
 
 
 class SheetError(ValueError):

@@ -44,6 +44,10 @@ from tenderhall.services import Services
 from tenderhall.tenders.models import Tender
 
 
+def _rejected(tender: Tender, bids: list[EvaluationBid]) -> dict[str, dict[str, str]]:
+    return res.price_rejections({str(b.company_id): Decimal(b.price) for b in bids}, tender.estimate_fen)
+
+
 class Workspace:
     def __init__(self, services: Services, draws: Draws, source: OpenedBidSource) -> None:
         self.services = services
@@ -140,6 +144,9 @@ class Workspace:
             raise NotFound("error.not_found", kind="bid")
         if not passed and not reason.strip():
             raise InvalidInput("qualification.reason_required")
+        rejected = (await self.rejections(db, tender)).get(str(company_id))
+        if passed and rejected is not None:
+            raise InvalidInput(rejected["ground"], price=rejected["price"], ceiling=rejected["ceiling"])
         if (
             await db.scalar(select(ScoreSheet.id).where(ScoreSheet.tender_id == tender.id).limit(1))
             is not None
@@ -170,21 +177,32 @@ class Workspace:
         )
         return row
 
+    async def rejections(self, db: AsyncSession, tender: Tender) -> dict[str, dict[str, str]]:
+        """Bids rejected by rule, by bidder id, with their ground and article (no vote needed)."""
+        return _rejected(tender, await self.bids(db, tender.id))
+
     async def qualification(self, db: AsyncSession, tender_id: uuid.UUID) -> dict[uuid.UUID, bool] | None:
-        """Majority per bidder once every member reviewed every bid, else None."""
+        """Majority per bidder once every member reviewed every bid, else None.  A bid rejected
+        by rule (``rejections``) fails whatever the votes, and needs none."""
+        tender = await db.get(Tender, tender_id)
+        assert tender is not None
         members = await self.members(db, tender_id)
         bids = await self.bids(db, tender_id)
+        rejected = _rejected(tender, bids)
         reviews = list(
             await db.scalars(select(QualificationReview).where(QualificationReview.tender_id == tender_id))
         )
         ids = {m.id for m in members}
-        votes: dict[uuid.UUID, Counter[bool]] = {b.company_id: Counter() for b in bids}
+        votes: dict[uuid.UUID, Counter[bool]] = {
+            b.company_id: Counter() for b in bids if str(b.company_id) not in rejected
+        }
         for r in reviews:
-            if r.seat_id in ids:
+            if r.seat_id in ids and r.company_id in votes:
                 votes[r.company_id][r.passed] += 1
         if any(sum(v.values()) < len(members) for v in votes.values()):
             return None
-        return {c: v[True] > v[False] for c, v in votes.items()}
+        passed = {c: v[True] > v[False] for c, v in votes.items()}
+        return {b.company_id: passed.get(b.company_id, False) for b in bids}
 
     # -- scoring ---------------------------------------------------------------------------------
     async def commit(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, digest: str) -> ScoreSheet:
@@ -325,6 +343,7 @@ class Workspace:
                 for m in members
             ],
             "qualification": None if qualified is None else {str(c): ok for c, ok in qualified.items()},
+            "rejected": await self.rejections(db, tender),
             "outliers_missing_reason": [list(o) for o in await self.missing_reasons(db, tender)],
             "me": label(me) if me else None,
         }
@@ -418,6 +437,7 @@ class Workspace:
         content["qualification"] = {
             str(c): ok for c, ok in sorted(qualified.items(), key=lambda kv: str(kv[0]))
         }
+        content["rejected"] = await self.rejections(db, tender)
         content["tender"] = str(tender.id)
         digest = sha256_hex(canonical_json(content))
         report = CommitteeReport(tender_id=tender.id, content=content, content_sha256=digest)

@@ -5,7 +5,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text.
 need=()
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk; do
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+# Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy);
+# only the test commands ask for it (scripts/test.sh, and so .ci/run).
+if [ "${TENDERHALL_BOOTSTRAP_TESTS:-0}" = 1 ]; then
+  pkgs+=(chromium)
+fi
+for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -140,6 +141,24 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def make_empty_database(tmp_path: Path) -> Iterator[Any]:
+    """Make more schema-less databases in one test (``make("sqlite")`` or ``make("postgresql")``)."""
+    made: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{tmp_path / f'extra-{uuid.uuid4().hex[:8]}.db'}"
+        name = f"th_extra_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return _pg_db_url(name)
+
+    yield make
+    for name in made:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def cli_env(database_url: str, data_dir: Path) -> dict[str, str]:
     """Environment for running the ``tenderhall`` command against a test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERHALL_")}
@@ -252,6 +271,13 @@ def services(app: Litestar) -> Services:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+def from_address(app: Litestar, host: str, **headers: str) -> httpx.AsyncClient:
+    """A client whose requests reach ``app`` from the peer address ``host`` (the test client's
+    own peer is the non-address ``testclient``); ``app``'s lifespan must be running."""
+    transport = httpx.ASGITransport(app=app, client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver.local", headers=headers)
 
 
 def make_uscc(n: int, division: str = "310000") -> str:

@@ -13,6 +13,7 @@ import httpx
 
 from bidding import envelope, signing
 from bidding.client.keys import BidderKeys
+from tenderhall.files import atomic_write
 
 CHUNK = 8 * 1024 * 1024  # one PATCH; the envelope is never read whole into memory
 TOOL = "tenderhall-bid/0.1"
@@ -104,7 +105,7 @@ def seal_file(
         ]
         k = int(remedy["k"])
     binding = envelope.Binding(sealing["tender"], bid)
-    with package.open("rb") as src, out.open("wb") as dst:
+    with package.open("rb") as src, atomic_write(out) as dst:
         return envelope.seal(src, dst, recipient, custodians, k, binding if custodians else None)
 
 

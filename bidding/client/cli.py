@@ -15,8 +15,10 @@ from bidding import envelope
 from bidding.client import api as ops
 from bidding.client import keys as keyfiles
 from bidding.client.device import fingerprint
-from bidding.package import FormError, FormExtractor, pack
+from bidding.package import FormError, FormExtractor, check_package, pack
 from bidding.receipt import ReceiptError, verify_receipt
+from tenderhall.files import atomic_write, write_text
+from tenderhall.ledger.cosignature import CosignatureVerifier, verify_cosignatures
 from tenderhall.ledger.note import NoteError, Verifier
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,12 +102,12 @@ pass_ctx = click.make_pass_decorator(Context)
 def login(ctx: Context, username: str, password: str) -> None:
     token = ops.login(ctx.server, username, password)
     ctx.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = ctx.home / "token"
-    path.unlink(missing_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
+    write_text(ctx.home / "token", token + "\n")
     api = ops.Api(ctx.server, token)
-    (ctx.home / "ledger.vkey").write_text(str(api.call("GET", "/api/v1/ledger/key")))
+    write_text(ctx.home / "ledger.vkey", str(api.call("GET", "/api/v1/ledger/key")))
+    # The witnesses the platform names; a careful bidder passes keys learnt elsewhere instead.
+    witnesses = api.call("GET", "/api/v1/ledger/witnesses")
+    write_text(ctx.home / "witnesses.vkey", "".join(f"{w['key']}\n" for w in witnesses))
     click.echo(f"signed in as {username}; token and ledger key saved in {ctx.home}")
 
 
@@ -142,13 +144,19 @@ def custodian_register(ctx: Context) -> None:
 @click.argument("documents", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly
 def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
-    form = json.loads(form_path.read_text(encoding="utf-8"))
-    with out.open("wb") as handle:
+    try:
+        form = json.loads(form_path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise FormError(f"{form_path} is not JSON") from None
+    with atomic_write(out) as handle:
         pack(form, documents, handle)
     click.echo(f"bid package written: {out} ({out.stat().st_size} bytes, {len(documents)} documents)")
 
 
-@bid.command(help="Seal a bid package for a tender (to your key and the tender's custodians).")
+@bid.command(
+    help="Seal a bid package for a tender (to your key and the tender's custodians); the package is "
+    "checked first as the opening will read it."
+)
 @click.option("--tender", required=True)
 @click.option("--package", "package_path", required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path))
@@ -158,11 +166,15 @@ def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
 def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str | None) -> None:
     keys = ctx.keys()
     sealing = ctx.api().call("GET", f"/api/v1/tenders/{tender}/sealing")
+    with package_path.open("rb") as handle:
+        try:
+            check_package(handle, sealing["tender"])
+        except FormError as exc:
+            raise click.ClickException(f"{package_path} is not a valid bid package: {exc}") from None
     bid_ref = bid_id or uuid.uuid4().hex
     size = ops.seal_file(sealing, keys.opening.recipient, package_path, out, bid_ref)
-    out.with_name(out.name + ".json").write_text(
-        json.dumps({"tender": sealing["tender"], "reference": sealing["reference"], "bid": bid_ref}, indent=2)
-    )
+    side = {"tender": sealing["tender"], "reference": sealing["reference"], "bid": bid_ref}
+    write_text(out.with_name(out.name + ".json"), json.dumps(side, indent=2))
     remedy = sealing.get("remedy")
     extra = f" + {remedy['n']} custodian shares (k={remedy['k']})" if remedy else ""
     click.echo(f"sealed {out} ({size} bytes) to your opening key{extra}; bid id {bid_ref}")
@@ -233,7 +245,7 @@ def submit(
             progress=lambda done, total: bar.update(task, completed=done),
         )
     out = path.with_name(path.name + ".receipt.json")
-    out.write_text(json.dumps(receipt, ensure_ascii=False, indent=2))
+    write_text(out, json.dumps(receipt, ensure_ascii=False, indent=2))
     click.echo(f"accepted at {receipt['body']['submitted_at']}; receipt saved in {out}")
 
 
@@ -242,12 +254,24 @@ def receipt() -> None:
     pass
 
 
-@receipt.command("verify", help="Verify a receipt offline: platform signature and ledger inclusion proof.")
+@receipt.command(
+    "verify",
+    help="Verify a receipt offline: platform signature, ledger inclusion proof, witness cosignatures.",
+)
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--ledger-key", default=None, help="The ledger's verifier key (else the one saved at login).")
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    help="A witness's cosignature key (repeatable; else those saved at login).",
+)
+@click.option("--quorum", type=int, default=None, help="How many witnesses must have cosigned (default 1).")
 @pass_ctx
 @friendly
-def receipt_verify(ctx: Context, path: Path, ledger_key: str | None) -> None:
+def receipt_verify(
+    ctx: Context, path: Path, ledger_key: str | None, witness_keys: tuple[str, ...], quorum: int | None
+) -> None:
     data = json.loads(path.read_text())
     saved = ctx.home / "ledger.vkey"
     if ledger_key is None and saved.exists():
@@ -255,10 +279,18 @@ def receipt_verify(ctx: Context, path: Path, ledger_key: str | None) -> None:
     if ledger_key is None:
         raise click.ClickException("no ledger key: pass --ledger-key or `tenderhall bid login` first")
     verifier = Verifier.from_key_string(ledger_key)
-    body = verify_receipt(data, verifier, verifier.name)
+    saved_witnesses = ctx.home / "witnesses.vkey"
+    if not witness_keys and saved_witnesses.exists():
+        witness_keys = tuple(saved_witnesses.read_text().split())
+    witnesses = [CosignatureVerifier.from_key_string(k) for k in witness_keys]
+    needed = (1 if witnesses else 0) if quorum is None else quorum
+    body = verify_receipt(data, verifier, verifier.name, witnesses, needed)
+    cosigned = verify_cosignatures(data["ledger"]["checkpoint"], witnesses)
+    by = ", ".join(sorted(c.name for c in cosigned))
     click.echo(
         f"receipt OK: bid {body['bid']} envelope {body['envelope_sha256'][:16]}… at {body['submitted_at']}, "
         f"entry {data['ledger']['index']} in a signed tree of {data['ledger']['size']}"
+        + (f", cosigned by {by}" if by else ", not checked against any witness")
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bidding.envelope import X25519Identity
 from bidding.signing import public_key_b64
+from tenderhall.files import write_text
 
 OPENING_FILE = "opening.key"  # AGE-SECRET-KEY-1..., usable with any age tool
 SIGNING_FILE = "signing.key"  # base64 Ed25519 seed
@@ -34,10 +34,8 @@ class BidderKeys:
         return public_key_b64(self.signing)
 
 
-def _write_secret(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+def _write_secret(path: Path, text: str, *, replace: bool) -> None:
+    write_text(path, text + "\n", mode=0o600, replace=replace)
 
 
 def _read_secret(path: Path) -> str:
@@ -55,12 +53,11 @@ def generate(directory: Path, *, force: bool = False) -> BidderKeys:
     opening, sign = directory / OPENING_FILE, directory / SIGNING_FILE
     if not force and (opening.exists() or sign.exists()):
         raise KeyFileError(f"keys already exist in {directory}; move them away to make new ones")
-    for path in (opening, sign):
-        path.unlink(missing_ok=True)
     identity = X25519Identity.generate()
     signing = Ed25519PrivateKey.generate()
-    _write_secret(opening, str(identity))
-    _write_secret(sign, base64.b64encode(signing.private_bytes_raw()).decode())
+    # Without --force an existing key is never overwritten, even by a concurrent keygen.
+    _write_secret(opening, str(identity), replace=force)
+    _write_secret(sign, base64.b64encode(signing.private_bytes_raw()).decode(), replace=force)
     return BidderKeys(identity, signing)
 
 

@@ -4,10 +4,11 @@
   "use strict";
   const root = document.getElementById("hall");
   if (!root) return;
-  const L = JSON.parse(document.getElementById("hall-labels").textContent);
+  // The snapshot and the labels come in the page's data attributes (no inline script: CSP).
+  const L = JSON.parse(root.dataset.labels);
   const label = (key, fallback) => L[key] || fallback || key;
   const $ = (id) => document.getElementById(id);
-  let snap = JSON.parse(document.getElementById("hall-snapshot").textContent);
+  let snap = JSON.parse(root.dataset.snapshot);
   let receivedAt = Date.now();
   const canRun = root.dataset.canRun === "true";
   const canRespond = root.dataset.canRespond === "true";
@@ -124,14 +125,17 @@
       $("hall-record-title").textContent = label("hall.page.record");
       $("hall-outcome").textContent =
         label("hall.page.valid_bids") + ": " + record.valid_bids +
+        (record.ceiling ? " · " + label("hall.page.ceiling") + ": " + money(record.ceiling) : "") +
         (snap.outcome ? " · " + label("hall.page.outcome." + snap.outcome, snap.outcome) : "");
       const table = $("hall-record-table");
       head(table, ["hall.page.bid", "hall.page.company", "hall.page.price", "hall.page.duration",
-        "hall.page.quality", "hall.page.project_manager", "hall.page.valid"]);
+        "hall.page.quality", "hall.page.project_manager", "hall.page.valid", "hall.page.remark"]);
       rows(table, record.bids || [], (b) => [
         cell(b.bid, "ref"), cell(b.company), cell(b.price ? money(b.price) : "", "num"),
         cell(b.duration_days, "num"), cell(b.quality), cell(b.project_manager),
         cell(label(b.valid ? "hall.page.yes" : "hall.page.no")),
+        // A price above the ceiling is read out as it is; the committee must reject it (第五十一条).
+        b.above_ceiling ? cell(label("hall.page.above_ceiling"), "error") : cell(""),
       ]);
       $("hall-responses-title").textContent = label("hall.page.responses");
       const responses = $("hall-responses");

@@ -8,9 +8,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore, StoreModelMixin
 from litestar import Litestar, get
 from litestar.channels import ChannelsBackend, ChannelsPlugin
 from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
@@ -20,12 +21,15 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from tenderhall.auth.models import RateLimitEntry
 from tenderhall.clock import Clock
 from tenderhall.compose import build_services, domain_plugins, import_models
 from tenderhall.i18n import translate
@@ -37,6 +41,8 @@ from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
 from tenderhall.web.api.tenders import TenderController
+from tenderhall.web.api.witness import WitnessController
+from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
 from tenderhall.web.openapi import (
     PUBLIC,
@@ -45,7 +51,13 @@ from tenderhall.web.openapi import (
     document_operations,
     signed_in_unless_public,
 )
-from tenderhall.web.security import CSRF_COOKIE, AuthMiddleware, SessionCSRFMiddleware
+from tenderhall.web.security import (
+    CSRF_COOKIE,
+    LOGIN_RATE_LIMIT,
+    AuthMiddleware,
+    SessionCSRFMiddleware,
+    security_headers,
+)
 
 log = logging.getLogger("tenderhall")
 SWEEP_SECONDS = 5.0
@@ -71,6 +83,16 @@ async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
                 await services.tenders.sweep(db)
         except Exception:  # keep sweeping; the next action on a tender applies it anyway
             log.exception("deadline sweep failed")
+        try:
+            async with services.transaction() as db:
+                await services.accounts.sweep(db)
+        except Exception:  # forgotten counters only take room until the next sweep
+            log.exception("sign-in throttle sweep failed")
+        try:
+            # Checkpoints published since, and witnesses that were down, are (re)tried here.
+            await services.cosigning.cosign()
+        except Exception:
+            log.exception("cosigning sweep failed")
         for sweep in domain_sweeps:
             try:
                 await sweep(services)
@@ -99,6 +121,21 @@ def _channels(settings: Settings) -> tuple[ChannelsPlugin, Redis | None]:
         subscriber_backlog_strategy="dropleft",
     )
     return plugin, redis
+
+
+def _stores(settings: Settings, redis: Redis | None, db_config: SQLAlchemyAsyncConfig) -> dict[str, Store]:
+    """The request rate limit's counters, shared by every worker and host: in Redis when it is
+    configured, else in the database (advanced-alchemy's store; the sweeper drops old rows)."""
+    store: Store
+    if redis is not None:
+        # The deployment's own namespace, as for the hall's channels (bidding.live).
+        deployment = settings.extra.get("channel_namespace") or settings.ledger_origin
+        store = RedisStore(redis, namespace=f"tenderhall:{deployment}:rate-limit")
+    else:
+        # RateLimitEntry has StoreModelMixin's columns without importing it into the models.
+        model = cast("type[StoreModelMixin]", RateLimitEntry)
+        store = SQLAlchemyStore(db_config, model=model, namespace="login")
+    return {LOGIN_RATE_LIMIT.store: store}
 
 
 def _plugin_dirs(plugins: list[Any], name: str) -> list[Path]:
@@ -160,10 +197,12 @@ def create_app(
         DirectoryController,
         CompanyController,
         LedgerController,
+        WitnessController,
         *pages.PAGES,
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
         ),
+        swagger_ui_assets(),
     ]
     for plugin in plugins:
         route_handlers.extend(getattr(plugin, "ROUTE_HANDLERS", ()))
@@ -172,11 +211,17 @@ def create_app(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=db_config), channels, ClosedStructSchemaPlugin()],
+        stores=_stores(settings, redis, db_config),
         middleware=[
+            # First, so that everything after (the rate limit, sessions' addresses, bid evidence)
+            # sees the client's address: X-Forwarded-For only from the configured proxies.
+            # (uvicorn's ASGI type names differ from Litestar's; the protocol is the same.)
+            DefineMiddleware(cast("Any", ProxyHeadersMiddleware), trusted_hosts=[*settings.trusted_proxies]),
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
         ],
         exception_handlers={Exception: problems.handle},
+        before_send=[security_headers(settings.base_url)],
         template_config=TemplateConfig(
             directory=[PACKAGE_DIR / "web" / "templates", *_plugin_dirs(plugins, "TEMPLATE_DIR")],
             engine=JinjaTemplateEngine,
@@ -187,7 +232,10 @@ def create_app(
             version="0.1.0",
             description="Open e-tendering platform. Errors are RFC 9457 problem details.",
             path="/api/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI from the installed package, not a CDN: centres run isolated networks.
+            render_plugins=[
+                OfflineSwaggerRenderPlugin(csrf_cookie=csrf.cookie_name, csrf_header=csrf.header_name)
+            ],
             # Security is per operation (document_operations): public ones need none.
             components=Components(security_schemes=dict(SECURITY_SCHEMES)),
         ),

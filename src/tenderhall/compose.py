@@ -2,7 +2,8 @@
 
 The kernel never imports ``bidding``, ``evaluation`` or ``collusion`` except here (and in
 ``app.py``/``cli.py``, which ask this module).  Each domain package offers a ``plugin`` module with
-``ROUTE_HANDLERS`` (Litestar handlers), ``cli_commands()`` (click commands) and
+``ROUTE_HANDLERS`` (Litestar handlers, imported lazily), ``CLI_COMMANDS`` (name → ("module:command",
+short help): the command line imports a domain's commands only when they run) and
 ``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's organisations); optionally
 ``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist; it may register
 stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``

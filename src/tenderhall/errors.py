@@ -3,12 +3,14 @@ problem details (API) or a readable page (browser), and the CLI into one line.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class DomainError(Exception):
     status = 400
     default_key = "error.bad_request"
+    headers: Mapping[str, str] = {}  # response headers the answer carries (e.g. Retry-After)
 
     def __init__(self, key: str | None = None, /, **params: Any) -> None:
         self.key = key or self.default_key
@@ -52,3 +54,8 @@ class Conflict(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     default_key = "error.too_many"
+
+    def __init__(self, key: str | None = None, /, *, retry_after: int | None = None, **params: Any) -> None:
+        super().__init__(key, **params)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +48,43 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{ENV_PREFIX}{name} must be a whole number") from None
 
 
+_BYTE_UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _bytes(name: str, default: int) -> int:
+    """A byte count, optionally with a binary unit: ``16G`` is 16 GiB."""
+    text = _env(name, str(default)).strip().upper().removesuffix("IB").removesuffix("B")
+    unit = 1
+    if text and text[-1] in _BYTE_UNITS:
+        unit, text = _BYTE_UNITS[text[-1]], text[:-1]
+    try:
+        value = int(text) * unit
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be a number of bytes, e.g. 16G") from None
+    if value <= 0:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be more than zero")
+    return value
+
+
+def _trusted_proxies() -> tuple[str, ...]:
+    """Addresses or networks (CIDR), comma-separated; each checked and normalised, so that a typo
+    fails at start instead of silently trusting nobody (or a literal host name)."""
+    out = []
+    for entry in (e.strip() for e in _env("TRUSTED_PROXIES", "").split(",")):
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                out.append(str(ipaddress.ip_network(entry, strict=False)))
+            else:
+                out.append(str(ipaddress.ip_address(entry)))
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+            ) from None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -58,8 +96,16 @@ class Settings:
     ledger_origin: str = ""
     log_level: str = "INFO"
     session_hours: int = 12
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    # Sign-in throttling (auth.throttle): failed attempts allowed before back-off starts, per
+    # (account, source) and per source, and the longest wait the back-off reaches.
+    login_free_failures: int = 5
+    login_source_free_failures: int = 30
+    login_max_delay_seconds: int = 900
+    # Peers whose X-Forwarded-For is believed (addresses and networks); empty: nobody's.
+    trusted_proxies: tuple[str, ...] = ()
+    # Per company: open upload sessions, and the bytes they declare in total.
+    upload_max_open: int = 20
+    upload_max_bytes: int = 16 * 1024**3
     workers: int = 1
     # Live notifications (the opening hall) between workers and hosts; empty: in-process only.
     redis_url: str = ""
@@ -74,6 +120,13 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Witnessing (C2SP tlog-witness): the name of this deployment's witness key, the logs it
+    # cosigns (their note verifier keys; a key's name is its log's origin), and the witnesses its
+    # own ledger asks, as (submission URL prefix, witness cosignature verifier key).
+    witness_name: str = ""
+    witness_logs: tuple[str, ...] = ()
+    witnesses: tuple[tuple[str, str], ...] = ()
+    witness_timeout: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -120,7 +173,14 @@ class Settings:
             null_pool=_env("DB_NULL_POOL", "0") in ("1", "true", "yes"),
             argon2_time_cost=_int("ARGON2_TIME_COST", 3),
             argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 65536),
+            login_free_failures=_int("LOGIN_FREE_FAILURES", 5),
+            login_source_free_failures=_int("LOGIN_SOURCE_FREE_FAILURES", 30),
+            login_max_delay_seconds=_int("LOGIN_MAX_DELAY_SECONDS", 900),
+            trusted_proxies=_trusted_proxies(),
+            upload_max_open=_int("UPLOAD_MAX_OPEN", 20),
+            upload_max_bytes=_bytes("UPLOAD_MAX_BYTES", 16 * 1024**3),
             **_storage_env(),
+            **_witness_env(host),
         )
 
 
@@ -149,6 +209,34 @@ def _storage_env() -> dict[str, Any]:
         "s3_access_key_id": key_id,
         "s3_secret_access_key": secret,
         "s3_addressing_style": style,
+    }
+
+
+def _witness_env(host: str) -> dict[str, Any]:
+    """Key strings are only split here; ``tenderhall.ledger`` parses them when services start."""
+    logs = tuple(_env("WITNESS_LOGS", "").replace(",", " ").split())
+    witnesses = []
+    for entry in _env("WITNESSES", "").split(","):
+        if not entry.strip():
+            continue
+        parts = entry.split()
+        if len(parts) != 2 or urlsplit(parts[0]).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"{ENV_PREFIX}WITNESSES must be comma-separated '<URL> <witness key>' pairs, "
+                "e.g. 'https://b.example/api/v1/witness b.example/witness+1a2b3c4d+BH…'"
+            )
+        witnesses.append((parts[0].rstrip("/"), parts[1]))
+    try:
+        timeout = float(_env("WITNESS_TIMEOUT", "5"))
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}WITNESS_TIMEOUT must be a number of seconds") from None
+    if not 0 < timeout <= 120:
+        raise SettingsError(f"{ENV_PREFIX}WITNESS_TIMEOUT must be between 0 and 120 seconds")
+    return {
+        "witness_name": _env("WITNESS_NAME", f"{host}/tenderhall/witness"),
+        "witness_logs": logs,
+        "witnesses": tuple(witnesses),
+        "witness_timeout": timeout,
     }
 
 

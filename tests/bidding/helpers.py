@@ -101,9 +101,11 @@ async def make_scene(
     custodians: int = 0,
     k: int = 2,
     rubric: dict[str, Any] | None = None,
+    estimate_yuan: int = ESTIMATE_YUAN,
 ) -> Scene:
     """A published tender (deadline T0 + 21 days) with ``bidders`` registered companies whose keys
-    are registered, and optionally a k-of-n custodian remedy (and another scoring rubric)."""
+    are registered, and optionally a k-of-n custodian remedy (and another scoring rubric, or
+    another estimate: the tender's ceiling price)."""
     import hashlib
 
     from tenderhall.orgs.models import Company
@@ -117,7 +119,7 @@ async def make_scene(
             TenderDraft(
                 title="测试工程",
                 procedure="open_tender",
-                estimate_fen=ESTIMATE_YUAN * 100,
+                estimate_fen=estimate_yuan * 100,
                 tenderer_id=world.tenderers[0].id,
                 centre_id=world.centres[0].id,
                 rubric=rubric or RUBRIC,

@@ -181,3 +181,51 @@ async def test_bidder_client_end_to_end(services, world, client, clock, live_url
     assert {x["status"] for x in hall["bids"]} == {"decrypted"}
     assert {x["via"] for x in hall["bids"]} == {"bidder", "custodians"}
     assert hall["paused"] is True
+
+
+async def test_seal_refuses_what_is_not_a_bid_package(
+    services, world, client, clock, live_url, tmp_path: Path
+) -> None:
+    scene = await make_scene(services, world, client, bidders=1)
+    tid = str(scene.tender_id)
+    token = scene.bidders[0].headers["Authorization"].split()[1]
+    base = [
+        "--server",
+        live_url,
+        "--token",
+        token,
+        "--home",
+        str(tmp_path / "h"),
+        "--keys",
+        str(tmp_path / "k"),
+    ]
+    run([*base, "keygen"])
+    out = tmp_path / "sealed"
+    out.mkdir()
+
+    def seal(package: Path) -> str:
+        return run(
+            [*base, "seal", "--tender", tid, "--package", str(package), "--out", str(out / "bid.age")],
+            ok=False,
+        )
+
+    # What `bid pack` left behind for an incomplete form before it wrote atomically: a 0-byte zip.
+    empty = tmp_path / "empty.zip"
+    empty.write_bytes(b"")
+    assert seal(empty) == f"Error: {empty} is not a valid bid package: the bid package is not a zip file\n"
+    form = tmp_path / "form.json"
+    form.write_text(
+        json.dumps(
+            {
+                "price": "1",
+                "duration_days": 1,
+                "quality": "合格",
+                "project_manager": "李工",
+                "tender": "another",
+            }
+        )
+    )
+    other = tmp_path / "other.zip"
+    run([*base, "pack", "--form", str(form), "--out", str(other)])
+    assert "the bid form names another tender" in seal(other)
+    assert list(out.iterdir()) == []  # no envelope, no sidecar

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -238,3 +239,40 @@ async def test_hall_events_stream(services, world, client, clock) -> None:
         f"/api/v1/tenders/{scene.tender_id}/hall/events?once=true", headers=world.auth("bidder_other")
     )
     assert r.status_code in (403, 404)
+
+
+async def test_a_price_above_the_ceiling_is_flagged(services, world, client, clock) -> None:
+    """实施条例 第五十一条 第五项: the record reads out the ceiling (the tender's 预算/最高限价) and
+    flags a price above it; the bid stays valid at opening, rejecting it is the committee's act."""
+    scene = await make_scene(services, world, client, bidders=3)  # ceiling: ESTIMATE_YUAN
+    tid = scene.tender_id
+    prices = {"over": "1000000.01", "equal": "1000000", "under": "980000"}
+    blobs = {
+        ref: await seal_and_submit(client, scene, x, ref, price=prices[ref])
+        for ref, x in zip(prices, scene.bidders, strict=True)
+    }
+    clock.set(scene.deadline)
+    for ref, x in zip(prices, scene.bidders, strict=True):
+        r = await client.post(
+            f"/api/v1/tenders/{tid}/hall/bids/{ref}/key",
+            json={"file_key": file_key_b64(blobs[ref], x.keys.opening)},
+            headers=x.headers,
+        )
+        assert r.status_code == 201, r.text
+    r = await client.post(f"/api/v1/tenders/{tid}/hall/record", headers=scene.staff)
+    assert r.status_code == 201, r.text
+    record = (await client.get(f"/api/v1/tenders/{tid}/hall", headers=scene.bidders[2].headers)).json()[
+        "record"
+    ]
+    assert record["ceiling"] == "1000000.00"
+    assert record["bids_above_ceiling"] == 1
+    assert {x["bid"]: x["above_ceiling"] for x in record["bids"]} == {
+        "over": True,
+        "equal": False,
+        "under": False,
+    }
+    assert record["valid_bids"] == 3
+    async with services.sessionmaker() as db:
+        published = await db.scalar(select(LedgerEntry).where(LedgerEntry.kind == "hall.record_published"))
+    assert published is not None
+    assert json.loads(published.body)["data"]["bids_above_ceiling"] == 1

@@ -157,6 +157,46 @@ async def open_tender(world: Any, clock: Any, tender: TenderFix) -> None:
             )
 
 
+async def seat_committee(
+    client: Any, world: Any, pool: Pool, tender: TenderFix, clock: Any, seats: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Draw a committee through the API (committed at once, revealed at draw time) and have every
+    drawn expert, and every replacement called in turn, accept without conflict; its active seats."""
+    base = f"/api/v1/tenders/{tender.id}/evaluation"
+    staff = world.auth("staff")
+    draw_at = clock.now() + timedelta(days=20)
+    r = await client.post(
+        f"{base}/draws",
+        headers=staff,
+        json={
+            "seats": seats,
+            "committee_size": sum(seats.values()),
+            "evaluation_date": tender.deadline.date().isoformat(),
+            "draw_at": draw_at.isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    clock.set(draw_at)
+    r = await client.post(
+        f"/api/v1/draws/{r.json()['id']}/reveal",
+        headers=world.auth("supervisor"),
+        json={"value": secrets.token_hex(32)},
+    )
+    assert r.status_code == 201, r.text
+    for _ in range(3):
+        for s in (await client.get(f"{base}/committee", headers=staff)).json():
+            if s["status"] == "notified":
+                h = pool.auth(s["expert_id"])
+                r = await client.post(f"/api/v1/seats/{s['id']}/respond", headers=h, json={"accept": True})
+                assert r.status_code == 201, r.text
+                r = await client.post(
+                    f"/api/v1/seats/{s['id']}/declaration", headers=h, json={"conflict": False}
+                )
+                assert r.status_code == 201, r.text
+    seated = (await client.get(f"{base}/committee", headers=staff)).json()
+    return [s for s in seated if s["status"] == "active"]
+
+
 def make_sheet(tender_id: uuid.UUID, member: str, scores: dict[tuple[str, str], str]) -> dict[str, Any]:
     return {
         "format": SHEET_FORMAT,
@@ -169,13 +209,14 @@ def make_sheet(tender_id: uuid.UUID, member: str, scores: dict[tuple[str, str], 
     }
 
 
-__all__ = ["Pool", "TenderFix", "make_sheet", "open_tender", "sheet_digest", "subject_of"]
+__all__ = ["Pool", "TenderFix", "make_sheet", "open_tender", "seat_committee", "sheet_digest", "subject_of"]
 
 
 class Helpers:
     """The module's helpers, reachable from tests (test modules cannot import a conftest)."""
 
     open_tender = staticmethod(open_tender)
+    seat_committee = staticmethod(seat_committee)
     make_sheet = staticmethod(make_sheet)
     digest = staticmethod(sheet_digest)
 

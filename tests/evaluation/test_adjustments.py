@@ -9,8 +9,6 @@ c1 1,005,000, c2 1,050,000, so c1 ranks first although c0 bid lowest.
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,37 +27,13 @@ async def test_adjustments_decide_the_evaluated_price(
 ) -> None:
     tid = tender.id
     base = f"/api/v1/tenders/{tid}/evaluation"
-    staff, sup = world.auth("staff"), world.auth("supervisor")
+    staff = world.auth("staff")
     async with services.transaction() as db:  # set-up: the published rubric of this method
         row = await db.get(Tender, tid)
         assert row is not None
         row.rubric = PRICE_ONLY
 
-    draw_at = clock.now() + timedelta(days=20)
-    r = await client.post(
-        f"{base}/draws",
-        headers=staff,
-        json={
-            "seats": {"A01": 5},
-            "committee_size": 5,
-            "evaluation_date": tender.deadline.date().isoformat(),
-            "draw_at": draw_at.isoformat(),
-        },
-    )
-    assert r.status_code == 201, r.text
-    clock.set(draw_at)
-    r = await client.post(
-        f"/api/v1/draws/{r.json()['id']}/reveal", headers=sup, json={"value": secrets.token_hex(32)}
-    )
-    assert r.status_code == 201, r.text
-    for s in (await client.get(f"{base}/committee", headers=staff)).json():
-        h = pool.auth(s["expert_id"])
-        assert (
-            await client.post(f"/api/v1/seats/{s['id']}/respond", headers=h, json={"accept": True})
-        ).status_code == 201
-        assert (
-            await client.post(f"/api/v1/seats/{s['id']}/declaration", headers=h, json={"conflict": False})
-        ).status_code == 201
+    await helpers.seat_committee(client, world, pool, tender, clock, {"A01": 5})
     members = {
         s["member"]: pool.auth(s["expert_id"])
         for s in (await client.get(f"{base}/committee", headers=staff)).json()

@@ -31,6 +31,7 @@ from tenderhall.orgs.models import Company
 from tests.bidding.helpers import file_key_b64, make_scene, seal_and_submit
 
 PRICES = ["980000.00", "1000000.00", "1050000.00", "960000.00"]
+CEILING_YUAN = 1_200_000  # every price below it: none is rejected by rule (实施条例 第五十一条)
 BONDS: list[dict[str, Any] | None] = [
     {"kind": "guarantee", "amount": "20000.00", "issuer": "中国银行上海分行", "number": "BH-2026-001"},
     {
@@ -98,7 +99,7 @@ async def _open_in_hall(
 async def test_sealed_bids_to_award_notice(
     client: Any, world: Any, pool: Any, clock: Any, helpers: Any, services: Any
 ) -> None:
-    scene = await make_scene(services, world, client, bidders=4)
+    scene = await make_scene(services, world, client, bidders=4, estimate_yuan=CEILING_YUAN)
     tid = scene.tender_id
     base = f"/api/v1/tenders/{tid}/evaluation"
     staff, sup, tenderer = world.auth("staff"), world.auth("supervisor"), world.auth("tenderer")
@@ -367,7 +368,9 @@ async def test_sealed_bids_to_award_notice(
 async def test_benchmark_k_is_drawn_publicly_at_opening(
     client: Any, world: Any, clock: Any, services: Any
 ) -> None:
-    scene = await make_scene(services, world, client, bidders=3, rubric=BENCHMARK_RUBRIC)
+    scene = await make_scene(
+        services, world, client, bidders=3, rubric=BENCHMARK_RUBRIC, estimate_yuan=CEILING_YUAN
+    )
     tid = scene.tender_id
     base = f"/api/v1/tenders/{tid}/evaluation"
     staff = world.auth("staff")

@@ -13,11 +13,16 @@ from tenderhall.keys import KeyFileError, PlatformKeys, derive_key
 from tenderhall.settings import Settings, SettingsError
 
 
-def test_defaults_put_everything_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Start from no TENDERHALL_ variable at all, in an empty folder."""
     for name in list(os.environ):
         if name.startswith("TENDERHALL_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_put_everything_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_settings(monkeypatch, tmp_path)
     settings = Settings.from_env()
     assert settings.data_dir == tmp_path / "var"
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'tenderhall.db'}"
@@ -39,8 +44,30 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert settings.clock_offset == timedelta(days=-2)
 
 
+def test_abuse_limits_default_safe_and_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_settings(monkeypatch, tmp_path)
+    defaults = Settings.from_env()
+    assert defaults.trusted_proxies == ()  # X-Forwarded-For believed from nobody
+    assert (defaults.upload_max_open, defaults.upload_max_bytes) == (20, 16 * 1024**3)
+    monkeypatch.setenv("TENDERHALL_TRUSTED_PROXIES", " 10.0.0.1, 10.8.3.4/16 ,, ::1")
+    monkeypatch.setenv("TENDERHALL_UPLOAD_MAX_BYTES", "8GiB")
+    monkeypatch.setenv("TENDERHALL_UPLOAD_MAX_OPEN", "5")
+    settings = Settings.from_env()
+    assert settings.trusted_proxies == ("10.0.0.1", "10.8.0.0/16", "::1")
+    assert (settings.upload_max_open, settings.upload_max_bytes) == (5, 8 * 1024**3)
+
+
 @pytest.mark.parametrize(
-    ("name", "value"), [("DATABASE_URL", "mysql://x/y"), ("CLOCK_OFFSET", "soon"), ("WORKERS", "many")]
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://x/y"),
+        ("CLOCK_OFFSET", "soon"),
+        ("WORKERS", "many"),
+        ("TRUSTED_PROXIES", "10.0.0.1, proxy.internal"),
+        ("UPLOAD_MAX_BYTES", "lots"),
+        ("UPLOAD_MAX_BYTES", "0"),
+        ("LOGIN_FREE_FAILURES", "five"),
+    ],
 )
 def test_bad_settings_are_explained(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(f"TENDERHALL_{name}", value)

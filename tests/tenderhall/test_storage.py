@@ -5,6 +5,7 @@ the settings that choose the backend."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -70,6 +71,16 @@ async def test_put_stores_under_the_sha256_and_reads_back(backend: Backend) -> N
     assert b"".join([c async for c in backend.storage.read(stored.key)]) == data
     with backend.storage.open(stored.key) as handle:
         assert handle.read() == data
+
+
+async def test_blobs_lists_every_stored_blob_in_key_order_and_nothing_else(backend: Backend) -> None:
+    assert list(backend.storage.blobs()) == []
+    contents = [b"a" * 10, b"b" * 20_000, b""]
+    for data in contents:
+        await backend.storage.put(stream(data), len(data))
+    with contextlib.suppress(TooLarge):  # a refused upload leaves no blob to list
+        await backend.storage.put(stream(b"c" * 100), 50)
+    assert list(backend.storage.blobs()) == sorted((sha(d), len(d)) for d in contents)
 
 
 async def test_empty_blob(backend: Backend) -> None:

@@ -1,14 +1,17 @@
-"""Users, browser sessions and API tokens.  Only hashes of session and token secrets are stored."""
+"""Users, browser sessions and API tokens.  Only hashes of session and token secrets are stored.
+
+Also the state of the defences against password guessing, in the database so that every worker
+shares it: the sign-in throttle (auth.throttle) and the per-address request rate limit."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenderhall.db.base import DateTimeUTC, UUIDv7AuditBase
+from tenderhall.db.base import DateTimeUTC, UUIDv7AuditBase, UUIDv7Base
 
 
 class User(UUIDv7AuditBase):
@@ -26,8 +29,6 @@ class User(UUIDv7AuditBase):
     )
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     is_active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
 class UserSession(UUIDv7AuditBase):
@@ -49,3 +50,27 @@ class ApiToken(UUIDv7AuditBase):
     expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class LoginThrottle(UUIDv7Base):
+    """Failed sign-ins of one (account, source) pair or of one source, by a keyed hash: no
+    username or address is stored.  Forgotten at ``expires_at`` (the sweeper deletes the row)."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+
+
+class RateLimitEntry(UUIDv7Base):
+    """A row of Litestar's rate-limit store on the database (advanced-alchemy's
+    ``SQLAlchemyStore``): the columns of its ``StoreModelMixin``, declared here so that loading
+    the models does not import the Litestar extension."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (UniqueConstraint("key", "namespace"),)
+    key: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(255))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)

@@ -8,18 +8,19 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.auth.models import ApiToken, User, UserSession
+from tenderhall.auth.models import ApiToken, RateLimitEntry, User, UserSession
 from tenderhall.auth.policy import Subject
 from tenderhall.auth.roles import Role
+from tenderhall.auth.throttle import SignInThrottle
 from tenderhall.clock import Clock
-from tenderhall.errors import Conflict, InvalidInput, TooManyRequests, Unauthenticated
+from tenderhall.errors import Conflict, InvalidInput, Unauthenticated
 from tenderhall.ledger.service import Ledger
 
 TOKEN_PREFIX = "tht_"  # noqa: S105 - a public marker, not a secret
@@ -55,9 +56,8 @@ class Accounts:
         self,
         clock: Clock,
         ledger: Ledger,
+        throttle: SignInThrottle,
         session_hours: int = 12,
-        max_failures: int = 5,
-        lockout_minutes: int = 15,
         hasher: PasswordHasher | None = None,
     ) -> None:
         self.hasher = hasher or PasswordHasher()
@@ -65,9 +65,8 @@ class Accounts:
         self._dummy_hash = self.hasher.hash("not-a-real-password")
         self.clock = clock
         self.ledger = ledger
+        self.throttle = throttle
         self.session_lifetime = timedelta(hours=session_hours)
-        self.max_failures = max_failures
-        self.lockout = timedelta(minutes=lockout_minutes)
 
     async def create_user(
         self,
@@ -120,40 +119,39 @@ class Accounts:
         )
         return user
 
-    async def authenticate(self, db: AsyncSession, username: str, password: str) -> User:
-        """Check a password, with per-account lockout after repeated failures (all workers share it)."""
-        now = self.clock.now()
+    async def authenticate(
+        self, db: AsyncSession, username: str, password: str, source: str | None = None
+    ) -> User:
+        """Check a password from ``source`` (the client's address), throttled per (account,
+        source) and per source but never locked (see auth.throttle).  Unknown usernames take the
+        same path: a password hash is verified, a failure is counted, the same answer goes back."""
+        await self.throttle.check(db, username, source)
         user = await db.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None or not user.is_active:
             with contextlib.suppress(VerificationError):
                 self.hasher.verify(self._dummy_hash, password)
+            verified = False
+        else:
+            try:
+                verified = self.hasher.verify(user.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                verified = False
+        if user is None or not verified:
+            # No ledger entry: the ledger is public and its size would tell which usernames
+            # exist; the throttle's counters are the record.
+            await self.throttle.failed(db, username, source)
+            await db.commit()  # the count must survive the error response
             raise Unauthenticated("auth.bad_credentials")
-        if user.locked_until is not None and user.locked_until > now:
-            raise TooManyRequests("auth.locked", until=user.locked_until.isoformat(timespec="minutes"))
-        try:
-            self.hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            failures = user.failed_logins + 1
-            locked = now + self.lockout if failures >= self.max_failures else None
-            await db.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(failed_logins=0 if locked else failures, locked_until=locked)
-            )
-            await self.ledger.append(
-                db,
-                "auth.login_failed",
-                {"user": str(user.id), "locked": locked is not None},
-                subject=f"user:{user.id}",
-            )
-            await db.commit()  # the failure count must survive the error response
-            raise Unauthenticated("auth.bad_credentials") from None
-        if user.failed_logins or user.locked_until:
-            user.failed_logins = 0
-            user.locked_until = None
+        await self.throttle.succeeded(db, username, source)
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
         return user
+
+    async def sweep(self, db: AsyncSession) -> None:
+        """Drop forgotten throttle counters and expired rate-limit rows (the app's sweeper).
+        Rate-limit rows expire by the wall clock, which is what the rate limiter itself uses."""
+        await self.throttle.sweep(db)
+        await db.execute(delete(RateLimitEntry).where(RateLimitEntry.expires_at <= datetime.now(UTC)))
 
     async def open_session(
         self, db: AsyncSession, user: User, ip: str | None, user_agent: str | None

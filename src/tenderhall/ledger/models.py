@@ -1,10 +1,11 @@
-"""Ledger storage: entries, perfect-subtree nodes, the head (size + compact range) and checkpoints."""
+"""Ledger storage: entries, perfect-subtree nodes, the head (size + compact range), checkpoints and
+witnessing (cosignatures this log got, and the witness role's latest cosigned checkpoint per log)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenderhall.db.base import BigIntBase, DateTimeUTC, UUIDv7AuditBase
@@ -45,3 +46,38 @@ class LedgerCheckpoint(UUIDv7AuditBase):
     note: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(120))
     signed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class LedgerCosignature(UUIDv7AuditBase):
+    """A witness's cosignature line on this log's checkpoint of ``size`` (C2SP tlog-cosignature)."""
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("size", "witness", name="uq_ledger_cosignatures_size_witness"),)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    witness: Mapped[str] = mapped_column(String(255))  # the witness's verifier key string
+    line: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerWitnessState(UUIDv7AuditBase):
+    """What this log knows of one witness it asks: the size it last cosigned, and failed attempts
+    (a witness that is down is retried later with back-off; submissions never wait for it)."""
+
+    __tablename__ = "ledger_witness_states"
+    witness: Mapped[str] = mapped_column(String(255), unique=True)  # verifier key string
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cosigned_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class WitnessedLog(UUIDv7AuditBase):
+    """The witness role: per log origin, the latest checkpoint this deployment cosigned."""
+
+    __tablename__ = "witness_logs"
+    origin: Mapped[str] = mapped_column(String(255), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The checkpoint with the log's signature and this witness's cosignature, for monitors.
+    note: Mapped[str] = mapped_column(Text)

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -34,6 +35,8 @@ __all__ = [
     "MalformedNoteError",
     "NoteError",
     "NoteSignature",
+    "PrivateKey",
+    "PublicKey",
     "Signer",
     "UnverifiedNoteError",
     "Verifier",
@@ -43,6 +46,7 @@ __all__ = [
     "open_note",
     "parse_note",
     "sign",
+    "split_key_string",
 ]
 
 ALG_ED25519 = 0x01
@@ -139,8 +143,11 @@ def b64decode_canonical(s: str) -> bytes | None:
     return raw
 
 
-def _split_key_string(s: str) -> tuple[str, int, bytes]:
-    """Parse ``<name>+<hex key ID>+<base64 key>``; the key may itself contain ``+``."""
+def split_key_string(s: str, alg: int = ALG_ED25519) -> tuple[str, int, bytes]:
+    """Parse ``<name>+<hex key ID>+<base64(alg || key)>``; the key may itself contain ``+``.
+
+    ``alg`` is the signature type byte: 0x01 for note signatures, 0x04 for Ed25519 cosignatures.
+    """
     parts = s.split("+", 2)
     if len(parts) != 3:
         raise InvalidKeyError("key string must be <name>+<key id>+<key>")
@@ -152,16 +159,17 @@ def _split_key_string(s: str) -> tuple[str, int, bytes]:
     raw = b64decode_canonical(b64)
     if not raw:
         raise InvalidKeyError("key is not canonical base64")
-    if raw[0] != ALG_ED25519:
+    if raw[0] != alg:
         raise InvalidKeyError(f"unsupported key algorithm 0x{raw[0]:02x}")
     if len(raw) != 33:
         raise InvalidKeyError("Ed25519 key must be 32 bytes")
     return name, int(hex_id, 16), raw[1:]
 
 
-class Verifier:
-    """An Ed25519 public key with its note key name and key ID."""
+class PublicKey:
+    """An Ed25519 public key with its key name and key ID, for the signature type ``ALG``."""
 
+    ALG: ClassVar[int] = ALG_ED25519
     __slots__ = ("_key", "key_id", "name", "public_key")
 
     def __init__(self, name: str, public_key: bytes) -> None:
@@ -175,21 +183,21 @@ class Verifier:
             raise InvalidKeyError("invalid Ed25519 public key") from exc
         self.name = name
         self.public_key = public_key
-        self.key_id = key_id(name, bytes([ALG_ED25519]) + public_key)
+        self.key_id = key_id(name, bytes([self.ALG]) + public_key)
 
     @classmethod
-    def from_key_string(cls, vkey: str) -> Verifier:
-        name, kid, public_key = _split_key_string(vkey)
+    def from_key_string(cls, vkey: str) -> Self:
+        name, kid, public_key = split_key_string(vkey.strip(), cls.ALG)
         verifier = cls(name, public_key)
         if verifier.key_id != kid:
             raise InvalidKeyError("key ID does not match the key")
         return verifier
 
     def key_string(self) -> str:
-        blob = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode("ascii")
+        blob = base64.b64encode(bytes([self.ALG]) + self.public_key).decode("ascii")
         return f"{self.name}+{self.key_id:08x}+{blob}"
 
-    def verify(self, message: bytes, signature: bytes) -> bool:
+    def _verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != 64:
             return False
         try:
@@ -199,12 +207,14 @@ class Verifier:
         return True
 
     def __repr__(self) -> str:
-        return f"Verifier({self.key_string()!r})"
+        return f"{type(self).__name__}({self.key_string()!r})"
 
 
-class Signer:
-    """An Ed25519 private key with its note key name and key ID. Never logs the seed."""
+class PrivateKey:
+    """An Ed25519 private key with its key name and key ID, for the signature type ``ALG``.
+    Never logs the seed."""
 
+    ALG: ClassVar[int] = ALG_ED25519
     __slots__ = ("_key", "_seed", "key_id", "name", "public_key")
 
     def __init__(self, name: str, seed: bytes) -> None:
@@ -216,18 +226,18 @@ class Signer:
         self._seed = seed
         self.name = name
         self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = key_id(name, bytes([ALG_ED25519]) + self.public_key)
+        self.key_id = key_id(name, bytes([self.ALG]) + self.public_key)
 
     @classmethod
-    def generate(cls, name: str) -> Signer:
+    def generate(cls, name: str) -> Self:
         seed = Ed25519PrivateKey.generate().private_bytes_raw()
         return cls(name, seed)
 
     @classmethod
-    def from_key_string(cls, skey: str) -> Signer:
+    def from_key_string(cls, skey: str) -> Self:
         if not skey.startswith("PRIVATE+KEY+"):
             raise InvalidKeyError("signer key must start with PRIVATE+KEY+")
-        name, kid, seed = _split_key_string(skey[len("PRIVATE+KEY+") :])
+        name, kid, seed = split_key_string(skey[len("PRIVATE+KEY+") :], cls.ALG)
         signer = cls(name, seed)
         # The key ID commits to the public key, so check it after deriving that key.
         if signer.key_id != kid:
@@ -236,17 +246,32 @@ class Signer:
 
     def key_string(self) -> str:
         """The secret signer key string; store it like any private key."""
-        blob = base64.b64encode(bytes([ALG_ED25519]) + self._seed).decode("ascii")
+        blob = base64.b64encode(bytes([self.ALG]) + self._seed).decode("ascii")
         return f"PRIVATE+KEY+{self.name}+{self.key_id:08x}+{blob}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, key_id={self.key_id:08x})"
+
+
+class Verifier(PublicKey):
+    """A note verifier key: Ed25519 signatures over the note text."""
+
+    __slots__ = ()
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return self._verify(message, signature)
+
+
+class Signer(PrivateKey):
+    """A note signer key."""
+
+    __slots__ = ()
 
     def verifier(self) -> Verifier:
         return Verifier(self.name, self.public_key)
 
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message)
-
-    def __repr__(self) -> str:
-        return f"Signer(name={self.name!r}, key_id={self.key_id:08x})"
 
 
 def _check_text(text: str) -> bytes:

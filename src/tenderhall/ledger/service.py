@@ -253,12 +253,15 @@ async def verify_log(
     origin: str,
     saved_checkpoints: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    witnessed: Iterable[tuple[str, str]] = (),
 ) -> VerifyReport:
     """Re-check the whole stored log from its entries alone.
 
     Each entry's body must carry its own index and hash to its stored leaf and level-0 node; the
     head, every stored checkpoint and every checkpoint saved earlier (signed notes) must match the
     root recomputed from the entries.  The first bad index is named when one can be located.
+    ``witnessed`` are (label, note) pairs of checkpoints witnesses cosigned (their cosignatures
+    checked by the caller): held outside this database, they catch a rewrite nobody saved.
     """
     head = (await session.execute(select(LedgerHead).where(LedgerHead.id == HEAD_ID))).scalar_one()
     claimed_size = head.size
@@ -288,6 +291,12 @@ async def verify_log(
                 size=claimed_size, root=b"", problem=f"saved checkpoint #{number} does not verify: {exc}"
             )
         checkpoints.setdefault(cp.size, []).append((f"saved checkpoint of size {cp.size}", cp.root))
+    for label, note in witnessed:
+        try:
+            cp = open_checkpoint(note, verifier, origin)
+        except Exception as exc:  # a note this log did not sign cannot vouch for it
+            return VerifyReport(size=claimed_size, root=b"", problem=f"the {label} does not verify: {exc}")
+        checkpoints.setdefault(cp.size, []).append((f"{label} (size {cp.size})", cp.root))
 
     frontier = merkle.Frontier()
     nodes: dict[merkle.NodeRef, bytes] = {}
@@ -349,9 +358,8 @@ async def verify_log(
         return fail(None, "the head's stored tree state does not match the entries")
     beyond = [s for s in checkpoints if s > expected]
     if beyond:
-        return fail(
-            expected, f"a checkpoint of size {max(beyond)} is larger than the stored log ({expected})"
-        )
+        label = checkpoints[max(beyond)][0][0]
+        return fail(expected, f"the {label} is larger than the stored log ({expected}): entries were removed")
     report.size = frontier.size
     report.root = frontier.root()
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -89,6 +89,10 @@ class Storage(Protocol):
 
     def read(self, key: str) -> AsyncIterator[bytes]:
         """The blob as an async stream of chunks (downloads)."""
+        ...
+
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        """Every stored blob as (key, size), in key order; blocking (backups)."""
         ...
 
 

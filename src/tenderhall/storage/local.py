@@ -12,7 +12,7 @@ import io
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -104,6 +104,19 @@ class LocalStorage:
         if not path.exists():
             raise StorageError("blob not found")
         return path.open("rb")
+
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        # Only names that are blob keys, in their xx/yy/ folders: never the ".upload-" temporaries.
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            name = path.name
+            if path.is_file() and len(name) == 64 and name[:2] == path.parent.parent.name:
+                try:
+                    check_key(name)
+                except StorageError:
+                    continue
+                yield name, path.stat().st_size
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
         path = self._path(key)

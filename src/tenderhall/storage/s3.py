@@ -278,6 +278,18 @@ class S3Storage:
             reply = self.client.get_object(Bucket=self.bucket, Key=name)
         return io.BufferedReader(_ObjectReader(self.client, self.bucket, name, reply), READ_BUFFER)
 
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        # ListObjectsV2 answers in UTF-8 binary order, which for hex keys is key order.
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"
+        )
+        with _mapped("listing the blobs"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"].rsplit("/", 1)[-1]
+                    if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+                        yield key, item["Size"]
+
     async def read(self, key: str) -> AsyncIterator[bytes]:
         handle = await anyio.to_thread.run_sync(self.open, key)
         try:

@@ -86,21 +86,21 @@ async def login_submit(
     db_session: AsyncSession,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
+    source = request.client.host if request.client else None
     try:
         user = await services.accounts.authenticate(
-            db_session, data.get("username", ""), data.get("password", "")
+            db_session, data.get("username", ""), data.get("password", ""), source
         )
     except DomainError as exc:
         return Template(
             "login.html.jinja",
             status_code=exc.status,
+            headers=dict(exc.headers),
             context=page_context(
                 request, error=exc.message(request_locale(request)), username=data.get("username", "")
             ),
         )
-    login = await services.accounts.open_session(
-        db_session, user, request.client.host if request.client else None, request.headers.get("user-agent")
-    )
+    login = await services.accounts.open_session(db_session, user, source, request.headers.get("user-agent"))
     response: Response[Any] = Redirect("/")
     response.set_cookie(session_cookie(services, login.token, services.settings.session_hours * 3600))
     return response

@@ -6,8 +6,10 @@ answered with a problem that carries only that reference.
 
 from __future__ import annotations
 
+import errno
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -108,10 +110,64 @@ def _refused_data(exc: BaseException) -> bool:
     return False
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, what it wraps (a DBAPI error's ``orig``) and what caused it, in order."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cause = todo.pop(0)
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        todo.extend([getattr(cause, "orig", None), cause.__cause__, cause.__context__])
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def _storage_full(exc: BaseException) -> bool:
+    """Whether a disk (or quota) was full: the blob store, partial uploads or the SQLite file."""
+    return any(
+        (isinstance(c, OSError) and c.errno in _FULL) or getattr(c, "sqlite_errorcode", None) == _SQLITE_FULL
+        for c in _causes(exc)
+    )
+
+
+def _raised_by(exc: BaseException, packages: tuple[str, ...]) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if any(f"/{name}/" in tb.tb_frame.f_code.co_filename for name in packages):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """Whether the database is down, restarting or out of reach (SQLSTATE class 08 connection
+    exception, 57P01-57P03 shut down or starting up, a refused or dropped connection), not
+    the request's fault: the pool reconnects (pre-ping) once it is back."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    for cause in _causes(exc):
+        if str(getattr(cause, "sqlstate", "") or "").startswith(("08", "57P")):
+            return True
+        if isinstance(cause, ConnectionError | TimeoutError) and _raised_by(
+            cause, ("sqlalchemy", "asyncpg", "aiosqlite")
+        ):
+            return True
+        if type(cause).__name__ in {"ConnectionDoesNotExistError", "InterfaceError"} and _raised_by(
+            cause, ("asyncpg",)
+        ):
+            return True
+    return False
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     locale = request_locale(request)
     if isinstance(exc, DomainError):
-        return _problem(request, exc.status, exc.key, exc.message(locale), {})
+        return _problem(request, exc.status, exc.key, exc.message(locale), {}, headers=dict(exc.headers))
     if isinstance(exc, ValidationException):
         errors = []
         if isinstance(exc.extra, list):
@@ -154,6 +210,28 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         )
         return _problem(request, 422, "error.invalid", translate("error.invalid", locale), {})
     ref = uuid.uuid4().hex[:12]
+    if _storage_full(exc):
+        # Nothing half-written stays behind (blobs are renamed into place whole, transactions roll
+        # back) and a partial upload keeps what reached the disk: resume once space is freed.
+        log.error("storage full %s on %s %s: %s", ref, request.method, request.url.path, exc)
+        return _problem(
+            request,
+            507,
+            "error.storage_full",
+            translate("error.storage_full", locale, ref=ref),
+            {},
+            headers={"Retry-After": "60"},
+        )
+    if _database_unreachable(exc):
+        log.error("database unavailable %s on %s %s: %r", ref, request.method, request.url.path, exc)
+        return _problem(
+            request,
+            503,
+            "error.database_unavailable",
+            translate("error.database_unavailable", locale, ref=ref),
+            {},
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, StorageError):
         # The blob store (a bucket, a disk) failed, not the request: worth a retry later.
         log.error("storage error %s on %s %s: %s", ref, request.method, request.url.path, exc)

@@ -21,12 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy import func, select
 
-from tenderhall.auth.models import ApiToken, User, UserSession
+from tenderhall.auth.models import ApiToken, LoginThrottle, User, UserSession
 from tenderhall.auth.policy import Resource, Subject, permits
 from tenderhall.auth.roles import Role
 from tenderhall.clock import FixedClock
@@ -36,6 +38,7 @@ from tenderhall.orgs.models import Company, Organisation, OrganisationKind
 from tenderhall.services import Services
 from tenderhall.tenders.models import Amendment, Clarification, Registration, Tender, TenderDocument
 from tenderhall.tenders.service import TenderDraft
+from tests.conftest import from_address
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"
@@ -244,7 +247,7 @@ async def fingerprint(services: Services) -> tuple[Any, ...]:
                     count(Amendment),
                     count(TenderDocument),
                     count(User),
-                    count(User, User.failed_logins > 0),
+                    count(LoginThrottle),
                     count(ApiToken),
                     count(ApiToken, ApiToken.revoked_at.is_not(None)),
                     count(UserSession),
@@ -742,47 +745,61 @@ async def test_cookie_sessions_need_the_csrf_header_and_logout_revokes(
     client.cookies.clear()
 
 
-async def test_login_lockout_is_per_account_and_persists(scene: Scene, client: httpx.AsyncClient) -> None:
+async def test_login_throttle_slows_the_attacker_and_never_locks_the_owner_out(
+    scene: Scene, client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """Five wrong passwords used to lock the account for its owner too.  Now the attacker's
+    address waits, doubling each time; the owner signs in from anywhere else at once."""
     async with scene.services.sessionmaker() as db:
-        failures_before = int(
-            await db.scalar(
-                select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "auth.login_failed")
-            )
-            or 0
-        )
+        ledger_before = int(await db.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
     for _ in range(5):
         response = await client.post(
             "/api/v1/auth/login", json={"username": "bidder", "password": "wrong-password"}
         )
-        await _problem(response, 401)
-    # Locked: even the right password is refused, on both password endpoints, across requests.
-    for _ in range(2):
-        locked = await client.post("/api/v1/auth/login", json={"username": "bidder", "password": PASSWORD})
-        await _problem(locked, 429)
-        locked = await client.post("/api/v1/auth/token", json={"username": "BIDDER", "password": PASSWORD})
-        await _problem(locked, 429)
-    # Another account is not affected.
+        assert (await _problem(response, 401))["code"] == "auth.bad_credentials"
+    # Failures leave nothing in the public ledger (its size would tell which usernames exist).
+    async with scene.services.sessionmaker() as db:
+        assert int(await db.scalar(select(func.count()).select_from(LedgerEntry)) or 0) == ledger_before
+    # From the attacker's address, the sixth failure makes even the right password wait, on both
+    # password endpoints, in Beijing time and with Retry-After.
+    await _problem(
+        await client.post("/api/v1/auth/login", json={"username": "bidder", "password": "wrong-password"}),
+        401,
+    )
+    for url, body in (
+        ("/api/v1/auth/login", {"username": "bidder", "password": PASSWORD}),
+        ("/api/v1/auth/token", {"username": "BIDDER", "password": PASSWORD, "name": "cli"}),
+    ):
+        waiting = await client.post(url, json=body, headers={"accept-language": "zh-CN"})
+        problem = await _problem(waiting, 429)
+        assert problem["code"] == "auth.throttled"
+        assert waiting.headers["retry-after"] == "1"
+        until = (scene.clock.now() + timedelta(seconds=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert f"北京时间 {until:%Y-%m-%d %H:%M:%S}" in problem["detail"]
+    # The owner, from their own address, is not held back at all, on either endpoint.
+    async with from_address(app, "198.51.100.7") as owner:
+        signed_in = await owner.post("/api/v1/auth/login", json={"username": "bidder", "password": PASSWORD})
+        assert signed_in.status_code == 201, signed_in.text
+        owner.cookies.clear()  # a command-line client has no session (no CSRF token needed)
+        token = await owner.post(
+            "/api/v1/auth/token", json={"username": "bidder", "password": PASSWORD, "name": "cli"}
+        )
+        assert token.status_code == 201, token.text
+    # Another account is not held back from the attacker's address either.
     other = await client.post("/api/v1/auth/login", json={"username": "bidder.other", "password": PASSWORD})
     assert other.status_code == 201, other.text
     client.cookies.clear()
-    # An unknown user gets the same answer as a wrong password.
-    unknown = await client.post(
-        "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"}
+    # Each further failure doubles the wait: 1 s, then 2 s.
+    scene.clock.advance(timedelta(seconds=1))
+    await _problem(
+        await client.post("/api/v1/auth/login", json={"username": "bidder", "password": "wrong-password"}),
+        401,
     )
-    await _problem(unknown, 401)
-    async with scene.services.sessionmaker() as db:
-        user = await db.scalar(select(User).where(User.username == "bidder"))
-        assert user is not None
-        assert user.locked_until is not None
-        failures = int(
-            await db.scalar(
-                select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "auth.login_failed")
-            )
-            or 0
-        )
-    assert failures - failures_before == 5
-    # After the lockout the right password works again.
-    scene.clock.advance(timedelta(minutes=16))
+    waiting = await client.post("/api/v1/auth/login", json={"username": "bidder", "password": PASSWORD})
+    await _problem(waiting, 429)
+    assert waiting.headers["retry-after"] == "2"
+    # After the wait, the right password works from the attacker's address too.
+    scene.clock.advance(timedelta(seconds=2))
     response = await client.post("/api/v1/auth/login", json={"username": "bidder", "password": PASSWORD})
     assert response.status_code == 201, response.text
     client.cookies.clear()

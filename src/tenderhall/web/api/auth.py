@@ -72,12 +72,10 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], data: LoginIn, services: Services, db_session: AsyncSession
     ) -> Response[MeOut]:
-        user = await services.accounts.authenticate(db_session, data.username, data.password)
+        source = request.client.host if request.client else None
+        user = await services.accounts.authenticate(db_session, data.username, data.password, source)
         login = await services.accounts.open_session(
-            db_session,
-            user,
-            request.client.host if request.client else None,
-            request.headers.get("user-agent"),
+            db_session, user, source, request.headers.get("user-agent")
         )
         max_age = services.settings.session_hours * 3600
         return Response(me_out(user), cookies=[session_cookie(services, login.token, max_age)])
@@ -88,8 +86,15 @@ class AuthController(Controller):
         opt=PUBLIC,
         middleware=[LOGIN_RATE_LIMIT.middleware],
     )
-    async def token_login(self, data: TokenLoginIn, services: Services, db_session: AsyncSession) -> TokenOut:
-        user = await services.accounts.authenticate(db_session, data.username, data.password)
+    async def token_login(
+        self,
+        request: Request[Any, Any, Any],
+        data: TokenLoginIn,
+        services: Services,
+        db_session: AsyncSession,
+    ) -> TokenOut:
+        source = request.client.host if request.client else None
+        user = await services.accounts.authenticate(db_session, data.username, data.password, source)
         token, secret = await services.accounts.create_token(db_session, user, data.name, data.days)
         return token_out(token, secret)
 

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.errors import InvalidInput
+from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.ledger.models import LedgerCheckpoint
 from tenderhall.ledger.service import LedgerError
 from tenderhall.services import Services
@@ -38,6 +38,36 @@ class LedgerController(Controller):
     async def checkpoint(self, services: Services, db_session: AsyncSession) -> str:
         size, root = await services.ledger.tree_head(db_session)
         return services.ledger.sign(size, root)
+
+    @get(
+        "/checkpoint/cosigned",
+        summary="The newest checkpoint cosigned by this ledger's witnesses (C2SP tlog-cosignature)",
+        media_type=MediaType.TEXT,
+        opt={"errors": (404,)},  # none cosigned yet
+    )
+    async def cosigned(self, services: Services, db_session: AsyncSession) -> str:
+        note = await services.cosigning.newest_cosigned(db_session)
+        if note is None:
+            raise NotFound("ledger.not_cosigned")
+        return note
+
+    @get("/witnesses", summary="The witnesses this ledger asks, and how each last answered")
+    async def witnesses(self, services: Services, db_session: AsyncSession) -> list[dict[str, object]]:
+        states = {s.witness: s for s in await services.cosigning.states(db_session)}
+        out: list[dict[str, object]] = []
+        for w in services.cosigning.witnesses:
+            state = states.get(w.key)
+            out.append(
+                {
+                    "key": w.key,
+                    "url": w.url,
+                    "size": state.size if state else 0,
+                    "cosigned_at": state.cosigned_at.isoformat() if state and state.cosigned_at else None,
+                    "failures": state.failures if state else 0,
+                    "last_error": state.last_error if state else None,
+                }
+            )
+        return out
 
     @get("/key", summary="The ledger's verifier key (C2SP note verifier key)", media_type=MediaType.TEXT)
     async def key(self, services: Services) -> str:

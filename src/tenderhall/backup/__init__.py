@@ -1,0 +1,1 @@
+"""Backups of a whole platform (database and blobs) and the integrity check a restore ends with."""
