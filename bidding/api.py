@@ -16,15 +16,17 @@ from litestar.response import ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.hall import Cause
 from bidding.live import seconds_to_next_step
-from bidding.models import Bid, BidderKey, UploadSession
+from bidding.models import Bid, BidderKey, BondKind, UploadSession
 from bidding.opening import Opening
 from bidding.service import Bidding as BiddingService
 from bidding.service import BondIn, Evidence
 from tenderhall.auth.policy import Subject
 from tenderhall.bounds import fen
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import Input, Money
+from tenderhall.web.api.schemas import Input, Money, one_of
+from tenderhall.web.openapi import PUBLIC
 
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Sig = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -53,7 +55,7 @@ class RemedyIn(Input):
 
 
 class BondJson(Input):
-    kind: Annotated[str, msgspec.Meta(max_length=16)]
+    kind: Annotated[str, msgspec.Meta(max_length=16), one_of(BondKind)]
     amount: Money
     payer_bank: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     payer_account: Annotated[str, msgspec.Meta(max_length=40)] | None = None
@@ -82,7 +84,7 @@ class ShareIn(Input):
 
 
 class CauseIn(Input):
-    cause: Annotated[str, msgspec.Meta(max_length=16)]
+    cause: Annotated[str, msgspec.Meta(max_length=16), one_of(Cause)]
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
@@ -91,7 +93,7 @@ class TextIn(Input):
 
 
 class CreditListIn(Input):
-    format: Annotated[str, msgspec.Meta(max_length=8)]
+    format: Annotated[str, msgspec.Meta(max_length=8), one_of(("csv", "json"))]
     source: Short
     published_on: date
     content: Annotated[str, msgspec.Meta(max_length=20_000_000)]
@@ -206,7 +208,11 @@ class SubmissionController(Controller):
         remedy = await bidding_of(services).set_remedy(db_session, who, tender_id, data.k, data.custodians)
         return {"k": remedy.k, "custodians": remedy.custodians}
 
-    @get("/tenders/{tender_id:uuid}/sealing", summary="What to seal to: custodians, k/n, deadline, bond cap")
+    @get(
+        "/tenders/{tender_id:uuid}/sealing",
+        summary="What to seal to: custodians, k/n, deadline, bond cap",
+        opt=PUBLIC,
+    )
     async def sealing(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:

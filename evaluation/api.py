@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adjustments import AdjustmentView
+from evaluation.avoidance import RelationKind
 from evaluation.models import (
     CommitteeSeat,
     Expert,
@@ -28,13 +29,14 @@ from evaluation.models import (
     TendererDecision,
 )
 from evaluation.notify import render
-from evaluation.registry import RowResult
+from evaluation.registry import ABSENCE_KINDS, RowResult
 from evaluation.service import Evaluation
 from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.i18n import translate
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import Code, Input, PageLimit, PageOffset, SignedMoney, check_body
+from tenderhall.web.api.schemas import Code, Input, PageLimit, PageOffset, SignedMoney, check_body, one_of
+from tenderhall.web.openapi import PUBLIC
 from tenderhall.web.problems import request_locale
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -122,11 +124,11 @@ class AbsenceIn(Input):
     starts_on: date
     ends_on: date
     reason: Long = ""
-    kind: Code = "leave"
+    kind: Annotated[Code, one_of(ABSENCE_KINDS)] = "leave"
 
 
 class RelationIn(Input):
-    kind: Code
+    kind: Annotated[Code, one_of(RelationKind)]
     party_uscc: Short
     party_name: Short
     ended_on: date | None = None
@@ -276,7 +278,7 @@ class ExpertController(Controller):
     async def export_csv(self, who: Subject, services: Services, db_session: AsyncSession) -> str:
         return await ev(services).registry.export_csv(db_session, who)
 
-    @get("/specialties", summary="The specialty code table")
+    @get("/specialties", summary="The specialty code table", opt=PUBLIC)
     async def specialties(self, db_session: AsyncSession) -> list[dict[str, Any]]:
         rows = await db_session.scalars(select(SpecialtyCode).order_by(SpecialtyCode.code))
         return [{"code": r.code, "name": r.name, "parent": r.parent_code} for r in rows]
@@ -529,7 +531,7 @@ class TenderEvaluationController(Controller):
         )
         return {"id": str(req.id), "status": req.status, "bends": req.bends}
 
-    @get("/draw", summary="The draw request and its commitment (no names)")
+    @get("/draw", summary="The draw request and its commitment (no names)", opt=PUBLIC)
     async def draw(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
@@ -554,6 +556,7 @@ class TenderEvaluationController(Controller):
     @get(
         "/draw/record",
         summary="The draw record (canonical JSON) for `tenderhall draw verify`",
+        opt=PUBLIC,
         media_type="application/json",
     )
     async def record(
@@ -562,7 +565,11 @@ class TenderEvaluationController(Controller):
         data, digest = await ev(services).record(db_session, who, tender_id)
         return Response(data, media_type="application/json", headers={"x-commitment-digest": digest})
 
-    @get("/committee", summary="Seats with expert names (staff, supervisors; the public after the award)")
+    @get(
+        "/committee",
+        summary="Seats with expert names (staff, supervisors; the public after the award)",
+        opt=PUBLIC,
+    )
     async def committee(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[dict[str, Any]]:
@@ -731,7 +738,7 @@ class TenderEvaluationController(Controller):
         r = await ev(services).workspace.finalize(db_session, who, tender_id)
         return {"sha256": r.content_sha256, "candidates": r.content["candidates"]}
 
-    @get("/publicity", summary="Candidate publicity (public)")
+    @get("/publicity", summary="Candidate publicity (public)", opt=PUBLIC)
     async def publicity(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
@@ -793,7 +800,7 @@ class TenderEvaluationController(Controller):
         notices = await ev(services).awards.issue(db_session, who, tender_id)
         return Response([notice_out(n) for n in notices], status_code=201, background=deliver(services))
 
-    @get("/notices", summary="Award and result notices (public after the award)")
+    @get("/notices", summary="Award and result notices (public after the award)", opt=PUBLIC)
     async def notices(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
@@ -44,7 +44,14 @@ from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
 from tenderhall.web.deps import DEPENDENCIES
-from tenderhall.web.edge import bounded_address, signed_in_to_write
+from tenderhall.web.edge import bounded_address
+from tenderhall.web.openapi import (
+    PUBLIC,
+    SECURITY_SCHEMES,
+    ClosedStructSchemaPlugin,
+    document_operations,
+    signed_in_unless_public,
+)
 from tenderhall.web.security import (
     CSRF_COOKIE,
     LOGIN_RATE_LIMIT,
@@ -57,7 +64,7 @@ log = logging.getLogger("tenderhall")
 SWEEP_SECONDS = 5.0
 
 
-@get("/healthz", tags=["ops"], summary="Liveness and database check")
+@get("/healthz", tags=["ops"], summary="Liveness and database check", opt=PUBLIC)
 async def healthz(services: Any) -> dict[str, Any]:
     async with services.sessionmaker() as db:
         size, _ = await services.ledger.tree_head(db)
@@ -204,8 +211,7 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
-        guards=[signed_in_to_write],
-        plugins=[SQLAlchemyPlugin(config=db_config), channels],
+        plugins=[SQLAlchemyPlugin(config=db_config), channels, ClosedStructSchemaPlugin()],
         stores=_stores(settings, redis, db_config),
         middleware=[
             # First, so that everything after (the rate limit, sessions' addresses, bid evidence)
@@ -232,15 +238,13 @@ def create_app(
             render_plugins=[
                 OfflineSwaggerRenderPlugin(csrf_cookie=csrf.cookie_name, csrf_header=csrf.header_name)
             ],
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="API token `tht_…`"),
-                }
-            ),
-            security=[{"bearer": []}],
+            # Security is per operation (document_operations): public ones need none.
+            components=Components(security_schemes=dict(SECURITY_SCHEMES)),
         ),
+        guards=[signed_in_unless_public],
         lifespan=[lifespan],
         request_max_body_size=64 * 1024 * 1024,
     )
+    document_operations(app)
     app.state.services = services
     return app

@@ -7,6 +7,8 @@ last one is a check character over the first seventeen with weights 3^i mod 31.
 from __future__ import annotations
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# The shape of a normalised code, for API documents (the check character needs validate()).
+PATTERN = f"^[{ALPHABET}]{{18}}$"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 

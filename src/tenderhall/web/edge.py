@@ -1,18 +1,14 @@
-"""Checks at the edge, before any body is read: the address carries no control characters, and a
-write to the API needs a signed-in caller unless its handler says it is for anonymous callers
-(``opt={"anonymous": True}``: signing in)."""
+"""Checks at the edge, before any body is read: the address carries no control characters.
+(Anonymous callers of operations that need sign-in are refused by the app guard
+``tenderhall.web.openapi.signed_in_unless_public``, also before any body is read.)"""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tenderhall import bounds
-from tenderhall.errors import Unauthenticated
 from tenderhall.web.api.schemas import refused
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,14 +27,3 @@ def bounded_address(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
-
-
-def signed_in_to_write(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guards run before Litestar parses the body: an anonymous write is refused without it."""
-    if (
-        connection.scope.get("method", "GET") not in SAFE_METHODS
-        and connection.scope["path"].startswith("/api/")
-        and connection.scope.get("user") is None
-        and not handler.opt.get("anonymous")
-    ):
-        raise Unauthenticated()

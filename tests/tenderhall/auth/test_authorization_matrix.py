@@ -8,7 +8,8 @@ rule), from facts the test itself tracks, never from the code under test:
 * ``allowed`` — 2xx, or a domain 4xx that is not 401/403/404 (bodies are made to fail domain
   validation *after* the policy check, so allowed calls change nothing either);
 * ``denied`` — 403 (401 for an anonymous visitor);
-* ``hidden`` — 404: the caller may not even see the object, so its existence must not leak.
+* ``hidden`` — 404: the caller may not even see the object, so its existence must not leak (401
+  for an anonymous visitor where the operation needs sign-in: asked before any look-up).
 
 A refused call changes nothing: the ledger size and every object's version stay the same.
 """
@@ -284,7 +285,9 @@ def matches(outcome: str, response: httpx.Response, anonymous: bool) -> bool:
     if outcome == "allowed":
         return 200 <= status < 300 or (400 <= status < 500 and status not in (401, 403, 404))
     if outcome == "hidden":
-        return status == 404
+        # An operation that needs sign-in answers anonymous callers 401 before looking anything
+        # up, which says no more about the object than 404.
+        return status == 404 or (anonymous and status == 401)
     if outcome == "unauthenticated":
         return status == 401
     return status == 403 or (anonymous and status == 401)

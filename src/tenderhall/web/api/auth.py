@@ -16,6 +16,7 @@ from tenderhall.auth.roles import Role
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
 from tenderhall.web.api.schemas import LoginIn, MeOut, TokenIn, TokenLoginIn, TokenOut, UserIn
+from tenderhall.web.openapi import PUBLIC
 from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
 
 
@@ -65,8 +66,8 @@ class AuthController(Controller):
     @post(
         "/login",
         summary="Sign in with a password; sets the session cookie",
+        opt=PUBLIC,
         middleware=[LOGIN_RATE_LIMIT.middleware],
-        opt={"anonymous": True},
     )
     async def login(
         self, request: Request[Any, Any, Any], data: LoginIn, services: Services, db_session: AsyncSession
@@ -82,8 +83,8 @@ class AuthController(Controller):
     @post(
         "/token",
         summary="Exchange a password for an API token (command-line clients)",
+        opt=PUBLIC,
         middleware=[LOGIN_RATE_LIMIT.middleware],
-        opt={"anonymous": True},
     )
     async def token_login(
         self,
@@ -97,7 +98,7 @@ class AuthController(Controller):
         token, secret = await services.accounts.create_token(db_session, user, data.name, data.days)
         return token_out(token, secret)
 
-    @post("/logout", summary="End the browser session", status_code=200, opt={"anonymous": True})
+    @post("/logout", summary="End the browser session", status_code=200, opt=PUBLIC)
     async def logout(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> Response[dict[str, bool]]:

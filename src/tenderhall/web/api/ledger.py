@@ -16,6 +16,7 @@ from tenderhall.ledger.models import LedgerCheckpoint
 from tenderhall.ledger.service import LedgerError
 from tenderhall.services import Services
 from tenderhall.web.api.schemas import BIGINT_MAX, LedgerEntryOut, PageLimit, PageOffset, ProofOut
+from tenderhall.web.openapi import PUBLIC
 
 MAX_ENTRIES = 1000
 
@@ -27,6 +28,7 @@ def b64(data: bytes) -> str:
 class LedgerController(Controller):
     path = "/api/v1/ledger"
     tags = ["ledger"]
+    opt = PUBLIC  # anyone may check the log
 
     @get(
         "/checkpoint",
@@ -41,6 +43,7 @@ class LedgerController(Controller):
         "/checkpoint/cosigned",
         summary="The newest checkpoint cosigned by this ledger's witnesses (C2SP tlog-cosignature)",
         media_type=MediaType.TEXT,
+        opt={"errors": (404,)},  # none cosigned yet
     )
     async def cosigned(self, services: Services, db_session: AsyncSession) -> str:
         note = await services.cosigning.newest_cosigned(db_session)

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject
-from tenderhall.orgs.models import Centre, Company, Organisation, Region
+from tenderhall.orgs.models import Centre, Company, Organisation, OrganisationKind, Region
 from tenderhall.orgs.service import CompanyData, PersonData
 from tenderhall.services import Services
+from tenderhall.tenders.procedures import ProcedureType
 from tenderhall.web.api.schemas import (
     BankAccountOut,
     CentreIn,
@@ -28,7 +29,11 @@ from tenderhall.web.api.schemas import (
     PersonOut,
     ProcedureRulesIn,
     RegionIn,
+    values_of,
 )
+from tenderhall.web.openapi import PUBLIC
+
+ProcedurePath = Annotated[str, Parameter(schema_extra={"enum": values_of(ProcedureType)})]
 
 
 def company_out(c: Company) -> CompanyOut:
@@ -88,12 +93,12 @@ class DirectoryController(Controller):
     path = "/api/v1"
     tags = ["directory"]
 
-    @get("/regions", summary="Regions")
+    @get("/regions", summary="Regions", opt=PUBLIC)
     async def regions(self, db_session: AsyncSession) -> list[dict[str, str]]:
         rows = await db_session.execute(select(Region).order_by(Region.code))
         return [{"id": str(r.id), "code": r.code, "name": r.name} for r in rows.scalars()]
 
-    @get("/centres", summary="Trading centres")
+    @get("/centres", summary="Trading centres", opt=PUBLIC)
     async def centres(self, db_session: AsyncSession) -> list[dict[str, str]]:
         rows = await db_session.execute(select(Centre).order_by(Centre.code))
         return [
@@ -101,8 +106,12 @@ class DirectoryController(Controller):
             for c in rows.scalars()
         ]
 
-    @get("/organisations", summary="Tenderers and agencies (public directory)")
-    async def organisations(self, db_session: AsyncSession, kind: str | None = None) -> list[dict[str, str]]:
+    @get("/organisations", summary="Tenderers and agencies (public directory)", opt=PUBLIC)
+    async def organisations(
+        self,
+        db_session: AsyncSession,
+        kind: Annotated[str | None, Parameter(schema_extra={"enum": values_of(OrganisationKind)})] = None,
+    ) -> list[dict[str, str]]:
         query = select(Organisation).order_by(Organisation.name)
         if kind:
             query = query.where(Organisation.kind == kind)
@@ -142,9 +151,13 @@ class DirectoryController(Controller):
         )
         return {"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
 
-    @get("/regions/{region_id:uuid}/procedures/{procedure:str}", summary="A procedure's rules in a region")
+    @get(
+        "/regions/{region_id:uuid}/procedures/{procedure:str}",
+        summary="A procedure's rules in a region",
+        opt=PUBLIC,
+    )
     async def procedure_rules(
-        self, region_id: uuid.UUID, procedure: str, services: Services, db_session: AsyncSession
+        self, region_id: uuid.UUID, procedure: ProcedurePath, services: Services, db_session: AsyncSession
     ) -> dict[str, str]:
         rules = await services.tenders.region_rules(db_session, region_id, procedure)
         return {f.name: str(getattr(rules, f.name)) for f in fields(rules)}
@@ -155,7 +168,7 @@ class DirectoryController(Controller):
     async def set_procedure_rules(
         self,
         region_id: uuid.UUID,
-        procedure: str,
+        procedure: ProcedurePath,
         data: ProcedureRulesIn,
         who: Subject,
         services: Services,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, get, patch, post
@@ -19,6 +20,7 @@ from tenderhall.services import Services
 from tenderhall.storage import TooLarge
 from tenderhall.tenders.lifecycle import TenderState, allowed_transitions
 from tenderhall.tenders.models import Amendment, Clarification, Tender, TenderDocument
+from tenderhall.tenders.procedures import ProcedureType
 from tenderhall.tenders.service import TenderDraft
 from tenderhall.web.api.schemas import (
     AmendIn,
@@ -36,10 +38,19 @@ from tenderhall.web.api.schemas import (
     TenderIn,
     TenderOut,
     TenderPatch,
+    values_of,
 )
+from tenderhall.web.openapi import PUBLIC
 
 MAX_DOCUMENT = 50 * 1024 * 1024
 ACTION_OF = {"publish": "tender.publish", "amend": "tender.amend", "terminate": "tender.terminate"}
+
+
+@dataclass
+class DocumentForm:
+    """The multipart form of a document upload: one file in the field ``data``."""
+
+    data: UploadFile
 
 
 async def tender_out(services: Services, db: AsyncSession, who: Subject, tender: Tender) -> TenderOut:
@@ -105,15 +116,17 @@ class TenderController(Controller):
     path = "/api/v1/tenders"
     tags = ["tenders"]
 
-    @get("/", summary="Tenders the caller may see, newest first")
+    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC)
     async def list_tenders(
         self,
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-        state_filter: Annotated[str | None, Parameter(query="state")] = None,
+        state_filter: Annotated[
+            str | None, Parameter(query="state", schema_extra={"enum": values_of(TenderState)})
+        ] = None,
         centre_id: uuid.UUID | None = None,
-        procedure: str | None = None,
+        procedure: Annotated[str | None, Parameter(schema_extra={"enum": values_of(ProcedureType)})] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: PageLimit = 20,
         offset: PageOffset = 0,
@@ -152,7 +165,7 @@ class TenderController(Controller):
         )
         return await tender_out(services, db_session, who, tender)
 
-    @get("/{tender_id:uuid}", summary="One tender")
+    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC)
     async def get_tender(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> TenderOut:
@@ -184,15 +197,16 @@ class TenderController(Controller):
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[DocumentForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> DocumentOut:
         tender = await services.tenders.load(db_session, who, tender_id, "tender.edit", lock=True)
-        name = (data.filename or "").strip()
+        upload = data.data
+        name = (upload.filename or "").strip()
         if not name or len(name) > 200 or not clean_text(name) or "/" in name or "\\" in name:
             raise InvalidInput("document.name_invalid")
 
         async def chunks() -> Any:
-            while chunk := await data.read(1 << 16):
+            while chunk := await upload.read(1 << 16):
                 yield chunk
 
         try:
@@ -204,7 +218,7 @@ class TenderController(Controller):
         doc = TenderDocument(
             tender_id=tender.id,
             name=name,
-            media_type=data.content_type or "application/octet-stream",
+            media_type=upload.content_type or "application/octet-stream",
             sha256=stored.sha256,
             size=stored.size,
         )
@@ -222,7 +236,7 @@ class TenderController(Controller):
             id=doc.id, name=doc.name, media_type=doc.media_type, sha256=doc.sha256, size=doc.size
         )
 
-    @get("/{tender_id:uuid}/documents/{document_id:uuid}", summary="Download a tender document")
+    @get("/{tender_id:uuid}/documents/{document_id:uuid}", summary="Download a tender document", opt=PUBLIC)
     async def download(
         self,
         tender_id: uuid.UUID,
@@ -268,7 +282,7 @@ class TenderController(Controller):
         )
         return amendment_out(a)
 
-    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender")
+    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender", opt=PUBLIC)
     async def amendments(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[AmendmentOut]:

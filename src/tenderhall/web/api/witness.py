@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tenderhall.ledger.tlog_witness import SIZE_MEDIA_TYPE, Refusal, format_size
 from tenderhall.services import Services
+from tenderhall.web.openapi import PUBLIC
 
 # Bounds the body read before parsing: a checkpoint note is at most 1 MiB, plus 64 proof lines.
 MAX_BODY = (1 << 20) + 64 * 64
@@ -25,6 +27,7 @@ _REFUSALS: dict[int, type[DomainError]] = {400: DomainError, 403: Forbidden, 404
 class WitnessController(Controller):
     path = "/api/v1/witness"
     tags = ["witness"]
+    opt = PUBLIC  # logs submit without an account: the checkpoint's signature is what counts
 
     @post(
         "/add-checkpoint",
@@ -32,8 +35,11 @@ class WitnessController(Controller):
         media_type=MediaType.TEXT,
         status_code=200,
         request_max_body_size=MAX_BODY,
-        # Logs submit anonymously: the request proves itself (signed checkpoint, consistency proof).
-        opt={"anonymous": True},
+        responses={
+            409: ResponseSpec(
+                str, media_type=SIZE_MEDIA_TYPE, description="The witness has a newer checkpoint: its size"
+            )
+        },
     )
     async def add_checkpoint(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
@@ -61,6 +67,10 @@ class WitnessController(Controller):
             raise NotFound("witness.never_cosigned")
         return note
 
-    @get("/key", summary="This witness's cosignature verifier key (C2SP tlog-cosignature, type 0x04)")
+    @get(
+        "/key",
+        summary="This witness's cosignature verifier key (C2SP tlog-cosignature, type 0x04)",
+        media_type=MediaType.TEXT,
+    )
     async def key(self, services: Services) -> Response[str]:
         return Response(services.witness.verifier.key_string() + "\n", media_type=MediaType.TEXT)
