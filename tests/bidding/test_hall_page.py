@@ -126,10 +126,10 @@ async def test_the_page_flags_a_price_above_the_ceiling(client, world, services,
     ).status_code == 201
     assert (await client.post(f"{hall}/record", headers=scene.staff)).status_code == 201
     r = await client.get(f"/tenders/{scene.tender_id}/hall", headers={**HTML, **scene.bidders[0].headers})
-    record = embedded(r.text, "hall-snapshot")["record"]
+    record = embedded(r.text, "snapshot")["record"]
     assert record["ceiling"] == "1000000.00"
     assert record["bids"][0]["above_ceiling"] is True
-    labels = embedded(r.text, "hall-labels")
+    labels = embedded(r.text, "labels")
     assert labels["hall.page.ceiling"] == "最高投标限价"
     assert "第五十一条" in labels["hall.page.above_ceiling"]
     script = (await client.get("/static/hall.js")).text
