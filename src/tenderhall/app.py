@@ -49,6 +49,7 @@ from tenderhall.web.openapi import (
     PUBLIC,
     SECURITY_SCHEMES,
     ClosedStructSchemaPlugin,
+    document_clean_parameters,
     document_operations,
     signed_in_unless_public,
 )
@@ -246,5 +247,6 @@ def create_app(
         request_max_body_size=64 * 1024 * 1024,
     )
     document_operations(app)
+    document_clean_parameters(app)
     app.state.services = services
     return app

@@ -20,7 +20,7 @@ from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.middleware.rate_limit import RateLimitMiddleware
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Schema, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import OpenAPIType, Schema, SecurityRequirement, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
@@ -162,3 +162,27 @@ def document_operations(app: Litestar) -> None:
             derived = problem_responses(error_statuses(handler, route.path_format))
             handler.responses = {**derived, **(handler.responses or {})}
             handler.security = [] if is_public(handler) else SIGNED_IN
+
+
+# The edge (``tenderhall.web.edge``) refuses control characters in every path and query string
+# before routing: the document says so on every free-text parameter.
+CLEAN_TEXT: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def document_clean_parameters(app: Litestar) -> None:
+    """Add the edge's rule to every string parameter without a format, enum or pattern of its own."""
+    for path_item in (app.openapi_schema.paths or {}).values():
+        for operation in (path_item.get, path_item.put, path_item.post, path_item.delete, path_item.patch):
+            for parameter in (operation.parameters or []) if operation is not None else []:
+                _clean_text(getattr(parameter, "schema", None))
+
+
+def _clean_text(schema: Any) -> None:
+    if not isinstance(schema, Schema):
+        return
+    for alternative in [*(schema.one_of or []), *(schema.any_of or [])]:
+        _clean_text(alternative)  # an optional parameter: oneOf [string, null]
+    if schema.type == OpenAPIType.STRING and not (
+        schema.format or schema.enum or schema.pattern or schema.const
+    ):
+        schema.pattern = CLEAN_TEXT

@@ -281,8 +281,11 @@ async def test_lists_filter_and_paginate(client, world, clock) -> None:
     assert public["total"] == 1  # anonymous visitors see published notices only
     bad = await client.get("/api/v1/tenders", params={"limit": 1000})
     assert bad.status_code == 400
+    # An unknown state is refused at the edge, as the document's enum says (not an empty page).
     unknown = await client.get("/api/v1/tenders", params={"state": "flying"})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 400
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert "state" in unknown.text
 
 
 async def test_documents_download_with_their_hash(client, world) -> None:

@@ -342,4 +342,6 @@ class OrganisationIn(Input):
 
 
 class ProcedureRulesIn(Input):
-    overrides: dict[Code, Annotated[str, msgspec.Meta(max_length=32)]]
+    # Keys bounded in length only: the document cannot state bounds on mapping keys, and the
+    # domain refuses an unknown rule name (422) on its own.
+    overrides: dict[Annotated[str, msgspec.Meta(max_length=64)], Annotated[str, msgspec.Meta(max_length=32)]]

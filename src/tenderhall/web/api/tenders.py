@@ -38,7 +38,6 @@ from tenderhall.web.api.schemas import (
     TenderIn,
     TenderOut,
     TenderPatch,
-    values_of,
 )
 from tenderhall.web.openapi import PUBLIC
 
@@ -122,11 +121,10 @@ class TenderController(Controller):
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-        state_filter: Annotated[
-            str | None, Parameter(query="state", schema_extra={"enum": values_of(TenderState)})
-        ] = None,
+        # Enums: an unknown state or procedure is a malformed request (400), not an empty page.
+        state_filter: Annotated[TenderState | None, Parameter(query="state")] = None,
         centre_id: uuid.UUID | None = None,
-        procedure: Annotated[str | None, Parameter(schema_extra={"enum": values_of(ProcedureType)})] = None,
+        procedure: ProcedureType | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: PageLimit = 20,
         offset: PageOffset = 0,
