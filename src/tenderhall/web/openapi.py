@@ -49,7 +49,8 @@ DESCRIPTIONS: Final = {
     413: "The request body is too large",
     422: "Well-formed but invalid data",
     429: "Too many attempts; retry later",
-    503: "Storage is unavailable; retry later",
+    503: "The database or the file storage is unavailable; retry later (Retry-After)",
+    507: "The storage volume is full; nothing was half-written, retry later (Retry-After)",
 }
 
 
@@ -116,11 +117,13 @@ def error_statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
       403 on unsafe methods too (the CSRF check of session callers);
     - 404, 409 and 413 on unsafe methods (referenced objects, state conflicts, body size);
     - 404 with path parameters;
-    - 429 behind a rate limit (sign-in).
+    - 429 behind a rate limit (sign-in);
+    - 503 always (the database or the blob store is down: ``problems``' fault mapping), and 507
+      on unsafe methods (a full volume while writing).
     """
     unsafe = not handler.http_methods <= SAFE_METHODS
     policy = bool(POLICY_DEPENDENCIES & set(handler.parsed_fn_signature.parameters))
-    statuses = {401}
+    statuses = {401, 503}
     if _has_inputs(handler, path) or unsafe:
         statuses |= {400, 422}
     if policy or unsafe:
@@ -128,7 +131,7 @@ def error_statuses(handler: HTTPRouteHandler, path: str) -> set[int]:
     if policy or unsafe or "{" in path:
         statuses.add(404)
     if unsafe:
-        statuses |= {409, 413}
+        statuses |= {409, 413, 507}
     if any(getattr(m, "middleware", None) is RateLimitMiddleware for m in handler.middleware or ()):
         statuses.add(429)
     statuses |= set(handler.opt.get("errors", ()))
