@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 from tenderhall.ledger.checkpoint import Checkpoint, open_checkpoint
 from tenderhall.ledger.note import (
-    MAX_NOTE_SIZE,
-    MAX_SIGNATURES,
     InvalidSignatureError,
     MalformedNoteError,
     NoteError,
@@ -28,6 +26,7 @@ from tenderhall.ledger.note import (
     PrivateKey,
     PublicKey,
     Verifier,
+    assemble,
     parse_note,
 )
 
@@ -143,9 +142,4 @@ def add_cosignatures(note: str, lines: Iterable[NoteSignature]) -> str:
         if line not in present:
             present.add(line)
             merged.append(line)
-    if len(merged) > MAX_SIGNATURES:
-        raise MalformedNoteError(f"more than {MAX_SIGNATURES} signatures")
-    result = text + "\n" + "".join(merged)
-    if len(result.encode("utf-8")) > MAX_NOTE_SIZE:
-        raise MalformedNoteError(f"note exceeds {MAX_NOTE_SIZE} bytes")
-    return result
+    return assemble(text, merged)

@@ -298,6 +298,11 @@ def sign(text: str, signers: Iterable[Signer], *, max_size: int = MAX_NOTE_SIZE)
         lines.append(NoteSignature(signer.name, signer.key_id, signer.sign(message)).line())
     if not lines:
         raise NoteError("a note needs at least one signer")
+    return assemble(text, lines, max_size=max_size)
+
+
+def assemble(text: str, lines: list[str], *, max_size: int = MAX_NOTE_SIZE) -> str:
+    """The note of ``text`` and its signature lines, within ``open_note``'s limits."""
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNoteError(f"more than {MAX_SIGNATURES} signatures")
     note = text + "\n" + "".join(lines)
