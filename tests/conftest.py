@@ -9,6 +9,7 @@ for and cannot be reached, the run stops with an error instead of silently skipp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -110,12 +111,10 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
             asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{pg_template}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database for one test; dropped afterwards."""
-    backend = request.param
+@contextlib.contextmanager
+def migrated_database(backend: str, templates: dict[str, str], path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template (the file ``path`` on SQLite); dropped afterwards."""
     if backend == "sqlite":
-        path = tmp_path / "test.db"
         shutil.copyfile(templates["sqlite"], path)
         yield f"sqlite+aiosqlite:///{path}"
         return
@@ -125,6 +124,13 @@ def database_url(request: pytest.FixtureRequest, templates: dict[str, str], tmp_
         yield _pg_db_url(name)
     finally:
         asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test; dropped afterwards."""
+    with migrated_database(request.param, templates, tmp_path / "test.db") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

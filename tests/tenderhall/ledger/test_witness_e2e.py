@@ -5,10 +5,7 @@ A's database with nothing saved anywhere, is refused by B and caught by `tenderh
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ from tenderhall.ledger.note import Signer, Verifier
 from tenderhall.ledger.tlog_witness import SIZE_MEDIA_TYPE, encode_add_checkpoint, origin_hash
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tests.conftest import _pg_db_url, _pg_exec
+from tests.conftest import migrated_database
 from tests.tenderhall.ledger.tamper import rewrite
 from tests.tenderhall.test_serve import free_port, wait_healthy
 
@@ -36,17 +33,9 @@ WITNESS_B = "b.test/tenderhall/witness"
 @pytest.fixture
 def second_database_url(database_url: str, templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """Deployment B's own database, on the same backend as ``database_url`` (deployment A's)."""
-    if database_url.startswith("sqlite"):
-        path = tmp_path / "b.db"
-        shutil.copyfile(templates["sqlite"], path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    name = f"th_test_b_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{templates["postgresql"]}"'))
-    try:
-        yield _pg_db_url(name)
-    finally:
-        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with migrated_database(backend, templates, tmp_path / "b.db") as url:
+        yield url
 
 
 def deployment_env(data_dir: Path, port: int, origin: str, **extra: str) -> dict[str, str]:
