@@ -54,6 +54,13 @@ def check_integrity(services: Any, db: Any) -> Any:
     return check_bids(services, db)
 
 
+def policy_rules() -> list[Any]:
+    """Bidding's rows of the one policy table (the kernel assembles it)."""
+    from bidding.policy import rules
+
+    return list(rules())
+
+
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
 CLI_COMMANDS = {
     "bid": (

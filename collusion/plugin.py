@@ -34,6 +34,13 @@ def make_service(services: Any) -> Any:
     return svc
 
 
+def policy_rules() -> list[Any]:
+    """Collusion's rows of the one policy table (the kernel assembles it)."""
+    from collusion.policy import rules
+
+    return list(rules())
+
+
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
 # cli_score adds `score` and `import` to the group defined in collusion.cli.
 CLI_COMMANDS = {

@@ -48,5 +48,12 @@ async def seed_demo_tenders(db: Any, ctx: Any) -> None:
     await seed_evaluations(db, ctx)
 
 
+def policy_rules() -> list[Any]:
+    """Evaluation's rows of the one policy table (the kernel assembles it)."""
+    from evaluation.policy import rules
+
+    return list(rules())
+
+
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
 CLI_COMMANDS = {"draw": ("evaluation.cli:draw", "Verifiable expert draws.")}

@@ -7,7 +7,8 @@ short help): the command line imports a domain's commands only when they run) an
 ``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's organisations); optionally
 ``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist; it may register
 stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``
-and ``make_service(services)``, whose result lands in ``services.domain[<package>]``.
+``make_service(services)``, whose result lands in ``services.domain[<package>]``, and
+``policy_rules()`` (its rows of the one policy table, see ``tenderhall.auth.policy.policy``).
 """
 
 from __future__ import annotations
@@ -19,25 +20,37 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from tenderhall.auth.policy import Rule
     from tenderhall.clock import Clock
     from tenderhall.services import Services
     from tenderhall.settings import Settings
 
 DOMAINS = ("bidding", "evaluation", "collusion")
+KERNEL_MODEL_MODULES = (
+    "tenderhall.orgs.models",
+    "tenderhall.auth.models",
+    "tenderhall.tenders.models",
+    "tenderhall.ledger.models",
+)
 
 
 def domain_plugins() -> list[ModuleType]:
     return [importlib.import_module(f"{name}.plugin") for name in DOMAINS]
 
 
+def domain_policy_rules() -> list[Rule]:
+    """Every domain package's rows of the policy table, in ``DOMAINS`` order."""
+    rules: list[Rule] = []
+    for plugin in domain_plugins():
+        contribute = getattr(plugin, "policy_rules", None)
+        if contribute is not None:
+            rules += contribute()
+    return rules
+
+
 def import_models() -> None:
     """Import every model module so the shared metadata knows all tables (Alembic, tests)."""
-    for module in (
-        "tenderhall.orgs.models",
-        "tenderhall.auth.models",
-        "tenderhall.tenders.models",
-        "tenderhall.ledger.models",
-    ):
+    for module in KERNEL_MODEL_MODULES:
         importlib.import_module(module)
     for plugin in domain_plugins():
         for module in getattr(plugin, "MODEL_MODULES", ()):

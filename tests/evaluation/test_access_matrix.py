@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from tenderhall.auth.policy import POLICY, RESULT_PUBLISHED, Resource, Subject, permits
+from evaluation.policy import RESULT_PUBLISHED
+from tenderhall.auth.policy import Resource, Subject, permits, policy
 from tenderhall.auth.roles import Role
 from tenderhall.tenders.lifecycle import TenderState
 
@@ -19,7 +20,7 @@ NAME_ACTIONS = ("committee.view", "draw.view", "expert.view", "seat.view")
 EVALUATION_ACTIONS = sorted(
     {
         r.action
-        for r in POLICY
+        for r in policy().rules
         if r.action.split(".")[0]
         in {
             "specialty",

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from tenderhall.auth.policy import ACTIONS, POLICY, Resource, Subject, enforce, permits, roles_allowed
+from tenderhall.auth.policy import Resource, Subject, enforce, permits, policy, roles_allowed
 from tenderhall.auth.roles import Role
 from tenderhall.errors import Forbidden, NotFound
 from tenderhall.tenders.lifecycle import TenderState
+
+# The one table as the platform runs it: the kernel's rows and every domain package's.
+POLICY = policy().rules
+ACTIONS = policy().actions
 
 # -- the specification ------------------------------------------------------------------------------
 
