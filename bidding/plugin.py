@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 MODEL_MODULES: tuple[str, ...] = ("bidding.models",)
+# Its messages (zh_CN, en), merged with the kernel's catalogue.
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 # Page templates and browser assets (the opening hall page), served beside the kernel's.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 MODEL_MODULES: tuple[str, ...] = ("evaluation.models",)
+# Its messages (zh_CN, en), merged with the kernel's catalogue.
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 
 
 def __getattr__(name: str) -> Any:

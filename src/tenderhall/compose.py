@@ -8,12 +8,14 @@ short help): the command line imports a domain's commands only when they run) an
 ``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist; it may register
 stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``
 ``make_service(services)``, whose result lands in ``services.domain[<package>]``, and
-``policy_rules()`` (its rows of the one policy table, see ``tenderhall.auth.policy.policy``).
+``policy_rules()`` (its rows of the one policy table, see ``tenderhall.auth.policy.policy``) and
+``LOCALE_DIR`` (its message catalogues, merged with the kernel's by ``tenderhall.i18n``).
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -46,6 +48,11 @@ def domain_policy_rules() -> list[Rule]:
         if contribute is not None:
             rules += contribute()
     return rules
+
+
+def locale_dirs() -> list[Path]:
+    """Each domain package's message catalogues (``<dir>/<locale>/LC_MESSAGES/messages.po``)."""
+    return [plugin.LOCALE_DIR for plugin in domain_plugins() if hasattr(plugin, "LOCALE_DIR")]
 
 
 def import_models() -> None:

@@ -1,8 +1,11 @@
-"""Message catalogues (gettext .po files under web/locales), Simplified Chinese first.
+"""Message catalogues (gettext .po files), Simplified Chinese first.
 
 Messages are looked up by key (e.g. ``error.not_found``) and formatted with named parameters.
-Catalogues are parsed once with Babel; a key missing from a locale falls back to English, then to
-the key itself, so a gap shows up as a visible key instead of an empty string.
+The kernel's catalogue lives under ``web/locales``; each domain package keeps its own messages
+beside its code (its plugin's ``LOCALE_DIR``), and a locale's catalogue is all of them merged
+(a key in two of them is an error).  Catalogues are parsed once with Babel; a key missing from a
+locale falls back to English, then to the key itself, so a gap shows up as a visible key instead
+of an empty string.
 """
 
 from __future__ import annotations
@@ -18,12 +21,28 @@ DEFAULT_LOCALE = "zh_CN"
 _DIR = Path(__file__).resolve().parent / "web" / "locales"
 
 
-@cache
-def catalogue(locale: str) -> dict[str, str]:
-    path = _DIR / locale / "LC_MESSAGES" / "messages.po"
+def catalogue_files(locale: str) -> list[Path]:
+    """The kernel's catalogue of ``locale``, then each domain package's."""
+    from tenderhall.compose import locale_dirs
+
+    return [folder / locale / "LC_MESSAGES" / "messages.po" for folder in (_DIR, *locale_dirs())]
+
+
+def read_catalogue(path: Path, locale: str) -> dict[str, str]:
     with path.open("rb") as handle:
         cat = read_po(handle, locale=locale)
     return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path in catalogue_files(locale):
+        messages = read_catalogue(path, locale)
+        if twice := merged.keys() & messages.keys():
+            raise ValueError(f"{path} repeats messages of another catalogue: {sorted(twice)}")
+        merged |= messages
+    return merged
 
 
 def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:

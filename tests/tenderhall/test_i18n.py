@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tenderhall.i18n import LOCALES, catalogue, negotiate, translate
+from tenderhall.i18n import LOCALES, catalogue, catalogue_files, negotiate, read_catalogue, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
@@ -51,3 +51,26 @@ def test_parameters_are_filled_and_chinese_comes_first() -> None:
     assert negotiate("en-US,en;q=0.9") == "en"
     assert negotiate("fr-FR, en;q=0.5, zh-CN;q=0.8") == "zh_CN"
     assert negotiate("en", preferred="zh_CN") == "zh_CN"
+
+
+@pytest.mark.parametrize("folder", sorted({path.parents[2] for path in catalogue_files("en")}))
+def test_each_catalogue_has_both_locales_with_the_same_keys(folder: Path) -> None:
+    keys = {
+        locale: set(read_catalogue(folder / locale / "LC_MESSAGES" / "messages.po", locale))
+        for locale in LOCALES
+    }
+    assert keys["en"]
+    assert keys["zh_CN"] == keys["en"]
+
+
+def test_domain_messages_live_with_their_domain() -> None:
+    files = catalogue_files("zh_CN")
+    assert [path.parts[-5] if "web" not in path.parts else "kernel" for path in files] == [
+        "kernel",
+        "bidding",
+        "evaluation",
+        "collusion",
+    ]
+    kernel = read_catalogue(files[0], "zh_CN")
+    # Bidding's, evaluation's and collusion's keys are not the kernel's.
+    assert not any(key.startswith(("bid.", "hall.", "collusion.", "notify.", "draw.")) for key in kernel)
