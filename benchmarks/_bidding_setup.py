@@ -172,7 +172,7 @@ async def make_scene(services: Services, keys: list[BidderKeys], deadline: datet
     """A region, centre and tenderer; a published open tender with ``deadline``; one company per
     entry of ``keys``, each with a bidder account and API token, registered for the tender, and
     its own keys registered through the bidding service (with the proof-of-possession signature)."""
-    bidding: Bidding = services.domain["bidding"]
+    bidding: Bidding = services.get(Bidding)
     async with services.transaction() as db:
         region = Region(code="BEN", name="基准区")
         db.add(region)

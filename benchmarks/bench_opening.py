@@ -73,7 +73,7 @@ async def _submit(
     services: Any, scene: setup.Scene, account: setup.Account, sealed: Sealed, bid: str
 ) -> tuple[str, str]:
     """Submit one envelope through the bidding service; returns (bid ref, base64 file key)."""
-    bidding: Bidding = services.domain["bidding"]
+    bidding: Bidding = services.get(Bidding)
     manifest = setup.manifest_for(scene, account, bid, sealed.sha256, sealed.size)
     async with services.sessionmaker() as db:
         who = subject_of(await db.get(User, account.user_id))
@@ -130,7 +130,7 @@ async def _prepare(
 
 
 async def _open_one(services: Any, scene: setup.Scene, account: setup.Account, bid: str, key: str) -> str:
-    bidding: Bidding = services.domain["bidding"]
+    bidding: Bidding = services.get(Bidding)
     async with services.sessionmaker() as db:
         who = subject_of(await db.get(User, account.user_id))
         opened = await bidding.hall.send_file_key(db, who, scene.tender_id, bid, key)
@@ -230,7 +230,7 @@ async def _throughput(root: Path, count: int, size: int, at_once: int = 1) -> di
         times: list[float] = []
         states: list[str] = []
         core: list[float] = []  # seconds inside Opening._open_blob (MAC check + decryption)
-        opening = services.domain["bidding"].hall
+        opening = services.get(Bidding).hall
         real = opening._open_blob
 
         def timed(*args: Any) -> Any:

@@ -100,7 +100,7 @@ class CreditListIn(Input):
 
 
 def bidding_of(services: Services) -> BiddingService:
-    return services.domain["bidding"]  # type: ignore[no-any-return]
+    return services.get(BiddingService)
 
 
 def opening_of(services: Services) -> Opening:

@@ -37,7 +37,7 @@ BANKS = ["中国工商银行", "中国建设银行", "中国银行", "招商银�
 
 
 def _bidding(ctx: Any) -> Bidding:
-    bidding: Bidding = ctx.services.domain["bidding"]
+    bidding: Bidding = ctx.services.get(Bidding)
     return bidding
 
 

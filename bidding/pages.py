@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import BidState
 from bidding.opening import Opening
+from bidding.service import Bidding
 from tenderhall.auth.policy import Subject
 from tenderhall.i18n import translate
 from tenderhall.services import Services
@@ -92,7 +93,7 @@ async def hall_page(
     services: Services,
     db_session: AsyncSession,
 ) -> Template:
-    opening: Opening = services.domain["bidding"].hall
+    opening: Opening = services.get(Bidding).hall
     snapshot = await opening.snapshot(db_session, who, tender_id)  # 404/403 as the API answers
     abilities = await opening.abilities(db_session, who, tender_id)
     locale = page_context(request)["locale"]

@@ -23,10 +23,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def make_service(services: Any) -> Any:
+def providers() -> list[Any]:
+    """Bidding's service; it asks evaluation's committee lookup who may read opened bids."""
+    from bidding.ports import COMMITTEE
     from bidding.service import Bidding
+    from tenderhall.registry import Provider
 
-    return Bidding.attach(services)
+    def build(services: Any, committee: Any) -> Bidding:
+        bidding = Bidding.attach(services)
+        bidding.use_committee(committee)
+        return bidding
+
+    return [Provider(Bidding, build, {"committee": COMMITTEE})]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
@@ -41,12 +49,16 @@ async def seed_demo_tenders(db: Any, ctx: Any) -> None:
 
 def use_channels(services: Any, channels: Any) -> None:
     """The app's channels plugin carries the opening hall's live events (see bidding.live)."""
-    services.domain["bidding"].hall.live.channels = channels
+    from bidding.service import Bidding
+
+    services.get(Bidding).hall.live.channels = channels
 
 
 async def sweep(services: Any) -> None:
     """Periodic housekeeping (the app's sweeper): partial uploads left behind at the deadline."""
-    await services.domain["bidding"].sweep_uploads()
+    from bidding.service import Bidding
+
+    await services.get(Bidding).sweep_uploads()
 
 
 def check_integrity(services: Any, db: Any) -> Any:

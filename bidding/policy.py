@@ -3,7 +3,7 @@
 Bid objects are Resource(kind="bid", state=<the tender's state>, company_id=<bidding company>,
 centre/region/organisations of the tender, user_id=<the asker's account if it holds an ACTIVE
 seat on the tender's evaluation committee, else None> — evaluation answers that question for
-bidding through Bidding.use_committee).  A custodian's share slot of a tender is
+bidding through `bidding.ports.COMMITTEE`).  A custodian's share slot of a tender is
 Resource(kind="share", user_id=<the custodian named in the tender's remedy>), so SELF means
 "a slot that is mine".
 """

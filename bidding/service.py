@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import io
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from bidding.models import (
     UploadState,
 )
 from bidding.opened import OpenedBids
+from bidding.ports import CommitteeLookup
 from bidding.receipt import RECEIPT_PURPOSE, body_digest, build_receipt
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Resource, Subject, enforce
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
     from bidding.opening import Opening
     from tenderhall.services import Services
 
-# (db, tender id, user id) -> does the user hold an active seat on the tender's committee?
-CommitteeLookup = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[bool]]
 
 UPLOAD_EXPIRED = "expired"  # an UploadSession state beside UploadState's open / complete
 EXPIRY_BATCH = 500  # uploads expired per sweep; the next sweep takes the rest

@@ -28,7 +28,7 @@ ACTIONS = ("assign", "review", "comment", "confirm", "dismiss", "escalate")
 
 
 def svc(services: Services) -> Collusion:
-    return services.domain["collusion"]  # type: ignore[no-any-return]
+    return services.get(Collusion)
 
 
 class AssignIn(Input):

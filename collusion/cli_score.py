@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from collusion import ocds_schema, offline
 from collusion.cli import collusion
 from collusion.detector import DetectorParams
+from collusion.service import Collusion
 
 LONG_INPUT = 1 << 20  # bytes; smaller inputs finish before a bar would be useful
 SHOWN_PROBLEMS = 50
@@ -199,7 +200,7 @@ def import_history(
                 centre = await db.scalar(select(Centre).where(Centre.code == centre_code))
                 if centre is None:
                     raise click.ClickException(f"no centre with code {centre_code!r}")
-                report = await services.domain["collusion"].import_history(
+                report = await services.get(Collusion).import_history(
                     db, loaded, centre.id, f"import:{input_path.name}", open_alerts=not no_alerts
                 )
             return (

@@ -24,7 +24,7 @@ CARTEL_EVERY = 4  # every fourth tender the cartel bids together
 
 async def seed_cartel(db: AsyncSession, ctx: Any) -> None:
     services = ctx.services
-    svc: Collusion = services.domain["collusion"]
+    svc: Collusion = services.get(Collusion)
     rng = ctx.rng
     companies = ctx.companies
     cartel = [companies[i] for i in CARTEL]

@@ -19,22 +19,22 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def make_service(services: Any) -> Any:
+def providers() -> list[Any]:
+    """Collusion's service: opened bids and their submission evidence come from bidding; the
+    committee may read confirmed findings of its tender (evaluation knows who sits on it)."""
+    from bidding.ports import COMMITTEE
+    from bidding.service import Bidding
+    from collusion.bidding_source import BiddingEvidence
     from collusion.service import Collusion
+    from tenderhall.registry import Provider
 
-    svc = Collusion.attach(services)
-    # Opened bids and their submission evidence come from bidding (built before us).
-    bidding = services.domain.get("bidding")
-    if bidding is not None:
-        from collusion.bidding_source import BiddingEvidence
-
+    def build(services: Any, bidding: Bidding, committee: Any) -> Collusion:
+        svc = Collusion.attach(services)
         svc.use_source(BiddingEvidence(bidding))
-    # The committee may read confirmed findings of its tender: evaluation knows who sits on it.
-    evaluation = services.domain.get("evaluation")
-    lookup = getattr(evaluation, "committee_member", None)
-    if lookup is not None:
-        svc.use_committee(lookup)
-    return svc
+        svc.use_committee(committee)
+        return svc
+
+    return [Provider(Collusion, build, {"bidding": Bidding, "committee": COMMITTEE})]
 
 
 def policy_rules() -> list[Any]:

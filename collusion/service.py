@@ -1,4 +1,4 @@
-"""Collusion's service (``services.domain["collusion"]``): history, detector runs, the alert workflow.
+"""Collusion's service (``services.get(Collusion)``): history, detector runs, the alert workflow.
 
 Ledger discipline (DESIGN §5, no confidential facts in public entries): the ledger is public, so
 entries never name a bidder or an alerted tender in clear.  Bidders and tenders appear only as
@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.ports import CommitteeLookup
 from collusion import access
 from collusion.detector import Detector, DetectorParams, RiskLevel, TenderRisk
 from collusion.evidence import SPECS
@@ -74,9 +75,6 @@ class HistorySource:
 
     async def opened_bid_evidence(self, db: AsyncSession, tender_id: uuid.UUID) -> Sequence[BidEvidence]:
         return []
-
-
-CommitteeLookup = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[bool]]
 
 
 @dataclass

@@ -42,6 +42,13 @@ async def active_seat(
     return found
 
 
+async def committee_member(db: AsyncSession, tender_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Does the user hold an active seat (accepted and declared free of conflicts) on the
+    tender's committee?  Bidding and collusion ask this (``bidding.ports.COMMITTEE``) to let the
+    committee, only, read."""
+    return await active_seat(db, tender_id, user_id) is not None
+
+
 async def evaluation_resource(services: Services, db: AsyncSession, tender: Tender, who: Subject) -> Resource:
     """The tender as evaluation sees it; ``user_id`` is the asker's only if it sits on the committee."""
     base = await services.tenders.resource(db, tender, who)

@@ -44,7 +44,7 @@ Long = Annotated[str, msgspec.Meta(max_length=10000)]
 
 
 def ev(services: Services) -> Evaluation:
-    return services.domain["evaluation"]  # type: ignore[no-any-return]
+    return services.get(Evaluation)
 
 
 def deliver(services: Services) -> BackgroundTask:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bidding.service import Bidding
 from evaluation.access import label
 from evaluation.models import CommitteeSeat, Expert, ExpertStatus
 from evaluation.ranking import ItemKind
@@ -100,7 +101,7 @@ async def seed_evaluations(db: Any, ctx: Any) -> None:
 
 
 def _ev(ctx: Any) -> Evaluation:
-    evaluation: Evaluation = ctx.services.domain["evaluation"]
+    evaluation: Evaluation = ctx.services.get(Evaluation)
     return evaluation
 
 
@@ -240,7 +241,7 @@ def _sheet(ctx: Any, tender: Any, member: str, bidders: list[str], k: int) -> di
 
 async def _qualify(db: Any, ctx: Any, tender: Any) -> None:
     ev = _ev(ctx)
-    hall = ctx.services.domain["bidding"].hall
+    hall = ctx.services.get(Bidding).hall
     bids = await ev.workspace.bids(db, tender.id)
     for k, (_, who) in enumerate(await _members(db, ctx, tender.id)):
         for j, bid in enumerate(bids):

@@ -1,7 +1,7 @@
 """What evaluation needs from bidding: the opened bids of a tender.
 
 `OpenedBidSource` is the read interface; bidding implements it (`bidding.opened.OpenedBids`,
-wired in by `evaluation.plugin.make_service` from ``services.domain["bidding"]``), and `OpenedBid`
+wired in by `evaluation.plugin.providers` from ``services.get(Bidding)``), and `OpenedBid`
 is bidding's record of one opened bid, re-exported here (the import goes evaluation → bidding).
 Evaluation snapshots the answer into its own `evaluation_bids` table when evaluation starts, so
 the committee scores a fixed set and the snapshot's hash is in the ledger.  `StoredSource` reads

@@ -19,24 +19,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def make_service(services: Any) -> Any:
+def providers() -> list[Any]:
+    """Who sits on a committee (bidding and collusion ask it), and evaluation's service, which
+    reads the opened bids from bidding's hall."""
+    from bidding.ports import COMMITTEE
     from bidding.service import Bidding
-    from evaluation.opened import OpenedBidSource
+    from evaluation.access import committee_member
     from evaluation.service import Evaluation
+    from tenderhall.registry import Provider
 
-    # Compose builds bidding first: the opened bids come from its hall, and bidding asks
-    # evaluation who sits on a committee (to let that committee, only, read the bids).
-    bidding: Bidding | None = services.domain.get("bidding")
-    source: OpenedBidSource | None = bidding.opened if bidding is not None else None
-    evaluation = Evaluation.attach(services, source)
-    if bidding is not None:
-        bidding.use_committee(evaluation.committee_member)
-    return evaluation
+    return [
+        Provider(COMMITTEE, lambda services: committee_member),
+        Provider(
+            Evaluation,
+            lambda services, bidding: Evaluation.attach(services, bidding.opened),
+            {"bidding": Bidding},
+        ),
+    ]
 
 
 async def sweep(services: Any) -> None:
     """Periodic housekeeping (the app's sweeper): retry emails whose retry time has come."""
-    await services.domain["evaluation"].notifier.deliver_pending(services.sessionmaker, due_only=True)
+    from evaluation.service import Evaluation
+
+    await services.get(Evaluation).notifier.deliver_pending(services.sessionmaker, due_only=True)
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

@@ -1,4 +1,4 @@
-"""Evaluation's service, as the composition root builds it (``services.domain["evaluation"]``)."""
+"""Evaluation's service, as the composition root builds it (``services.get(Evaluation)``)."""
 
 from __future__ import annotations
 

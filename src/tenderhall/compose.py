@@ -6,8 +6,9 @@ The kernel never imports ``bidding``, ``evaluation`` or ``collusion`` except her
 short help): the command line imports a domain's commands only when they run) and
 ``seed_demo(db, ctx)`` (adds its demo data on top of the kernel's organisations); optionally
 ``seed_demo_tenders(db, ctx)`` (runs after the kernel's demo tenders exist; it may register
-stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``
-``make_service(services)``, whose result lands in ``services.domain[<package>]``, and
+stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``,
+``providers()`` (the services it builds and what each needs, see ``tenderhall.registry``:
+``build_services`` makes them in dependency order, reachable as ``services.get(<class>)``),
 ``policy_rules()`` (its rows of the one policy table, see ``tenderhall.auth.policy.policy``) and
 ``LOCALE_DIR`` (its message catalogues, merged with the kernel's by ``tenderhall.i18n``).
 """
@@ -72,8 +73,6 @@ def build_services(
 
     import_models()
     services = Services.build(settings, clock, engine)
-    for name, plugin in zip(DOMAINS, domain_plugins(), strict=True):
-        make = getattr(plugin, "make_service", None)
-        if make is not None:
-            services.domain[name] = make(services)
+    providers = [p for plugin in domain_plugins() for p in getattr(plugin, "providers", list)()]
+    services.registry.build(providers, services)
     return services

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,9 +23,12 @@ from tenderhall.ledger.service import Ledger
 from tenderhall.ledger.tlog_witness import trusted_logs
 from tenderhall.ledger.witness import Cosigning, Witness, WitnessEndpoint
 from tenderhall.orgs.service import Companies, Directory
+from tenderhall.registry import Key, Registry
 from tenderhall.settings import Settings, SettingsError
 from tenderhall.storage import LocalStorage, Storage
 from tenderhall.tenders.service import Tenders
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,7 +46,12 @@ class Services:
     storage: Storage
     witness: Witness  # the witness role, for other deployments' logs
     cosigning: Cosigning  # this ledger's witnesses
-    domain: dict[str, Any] = field(default_factory=dict)  # filled by compose.build_services
+    # The domain packages' services, by type (filled by compose.build_services).
+    registry: Registry = field(default_factory=Registry)
+
+    def get(self, kind: type[T] | Key[T]) -> T:
+        """A domain package's service, e.g. ``services.get(Bidding)``."""
+        return self.registry.get(kind)
 
     @classmethod
     def build(

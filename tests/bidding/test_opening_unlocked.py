@@ -24,6 +24,7 @@ from bidding.decrypt_pool import shared_pool
 from bidding.models import Bid, BidState
 from bidding.opening import POOL_MIN_BYTES
 from bidding.package import pack
+from bidding.service import Bidding
 from tenderhall.auth.models import User
 from tenderhall.auth.service import subject_of
 from tenderhall.errors import Conflict
@@ -56,7 +57,7 @@ async def _bid(services: Any, tender_id: Any, ref: str) -> Bid:
 
 async def _send_key(services: Any, bidder: Any, tender_id: Any, ref: str, key: str) -> str:
     """The hall's key handler, in-process (concurrent calls need their own sessions)."""
-    hall = services.domain["bidding"].hall
+    hall = services.get(Bidding).hall
     async with services.sessionmaker() as db:
         user = await db.scalar(select(User).where(User.company_id == bidder.company_id))
         assert user is not None
@@ -90,7 +91,7 @@ async def test_other_bidders_proceed_while_a_bid_decrypts(services, world, clien
     tid, (b0, b1) = scene.tender_id, scene.bidders
     blobs = [await seal_and_submit(client, scene, b, f"u{i}") for i, b in enumerate((b0, b1))]
     clock.set(scene.deadline)
-    hall = services.domain["bidding"].hall
+    hall = services.get(Bidding).hall
     gate = Gate(hall, (await _bid(services, tid, "u0")).storage_key)
     first = asyncio.create_task(_send_key(services, b0, tid, "u0", file_key_b64(blobs[0], b0.keys.opening)))
     await gate.wait_entered()
@@ -112,7 +113,7 @@ async def test_the_key_handler_releases_the_lock_too(app, services, world, clien
     tid, (b0, b1) = scene.tender_id, scene.bidders
     blobs = [await seal_and_submit(client, scene, b, f"h{i}") for i, b in enumerate((b0, b1))]
     clock.set(scene.deadline)
-    gate = Gate(services.domain["bidding"].hall, (await _bid(services, tid, "h0")).storage_key)
+    gate = Gate(services.get(Bidding).hall, (await _bid(services, tid, "h0")).storage_key)
 
     async def post(bidder: Any, ref: str, blob: bytes) -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -142,7 +143,7 @@ async def test_a_callers_own_transaction_stays_whole(services, world, client, cl
     tid, b0 = scene.tender_id, scene.bidders[0]
     blob = await seal_and_submit(client, scene, b0, "t0")
     clock.set(scene.deadline)
-    hall = services.domain["bidding"].hall
+    hall = services.get(Bidding).hall
     decrypted_inside: list[str] = []
 
     async def unit_of_work() -> None:
@@ -164,7 +165,7 @@ async def test_window_closing_during_decryption_wins(services, world, client, cl
     tid, b0 = scene.tender_id, scene.bidders[0]
     blob = await seal_and_submit(client, scene, b0, "w0")
     clock.set(scene.deadline)
-    hall = services.domain["bidding"].hall
+    hall = services.get(Bidding).hall
     gate = Gate(hall, (await _bid(services, tid, "w0")).storage_key)
     task = asyncio.create_task(_send_key(services, b0, tid, "w0", file_key_b64(blob, b0.keys.opening)))
     await gate.wait_entered()

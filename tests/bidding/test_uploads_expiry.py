@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bidding import plugin, uploads
 from bidding.models import UploadSession
+from bidding.service import Bidding
 from tenderhall.app import create_app
 from tenderhall.auth.models import User
 from tenderhall.auth.service import subject_of
@@ -48,7 +49,7 @@ async def test_expired_upload_is_refused_and_swept(services, world, client, cloc
     scene = await make_scene(services, world, client, bidders=1)
     bidder = scene.bidders[0]
     upload, blob = await _half_uploaded(client, scene, "e0")
-    bidding = services.domain["bidding"]
+    bidding = services.get(Bidding)
     path = bidding.partials.path(uuid.UUID(upload))
     assert path.exists()
     await plugin.sweep(services)  # what the app's sweeper runs
@@ -101,7 +102,7 @@ async def test_sweep_waits_for_a_request_holding_the_file(services, world, clien
     stays (the append is not cut short under it) and goes at the next sweep."""
     scene = await make_scene(services, world, client, bidders=1)
     upload, blob = await _half_uploaded(client, scene, "e1")
-    bidding = services.domain["bidding"]
+    bidding = services.get(Bidding)
     path = bidding.partials.path(uuid.UUID(upload))
     half = len(blob) // 2
     started, resume = asyncio.Event(), asyncio.Event()
@@ -132,7 +133,7 @@ async def test_sweep_waits_for_a_request_holding_the_file(services, world, clien
 async def test_the_app_sweeper_expires_uploads(settings, services, world, client, clock) -> None:
     scene = await make_scene(services, world, client, bidders=1)
     upload, _ = await _half_uploaded(client, scene, "e2")
-    path = services.domain["bidding"].partials.path(uuid.UUID(upload))
+    path = services.get(Bidding).partials.path(uuid.UUID(upload))
     clock.set(scene.deadline + timedelta(seconds=1))
     swept = create_app(settings, clock, sweeper=True)
     async with swept.lifespan():

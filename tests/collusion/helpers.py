@@ -17,7 +17,7 @@ from tenderhall.tenders.models import Tender
 
 
 def collusion(services: Any) -> Collusion:
-    return services.domain["collusion"]  # type: ignore[no-any-return]
+    return services.get(Collusion)
 
 
 def history(world: Any, n: int = 6) -> Loaded:

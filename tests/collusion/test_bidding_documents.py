@@ -18,6 +18,7 @@ from weasyprint import HTML
 
 from bidding.models import Bid
 from bidding.package import pack
+from bidding.service import Bidding
 from tenderhall.orgs.models import Company
 from tenderhall.tenders.models import Tender
 from tests.bidding.helpers import make_scene, seal_and_submit
@@ -79,7 +80,7 @@ async def test_documents_read_at_opening_become_evidence(client, world, clock, s
     await open_hall(client, clock, scene, blobs)
 
     # The facts are kept sealed: the row holds ciphertext, the opening unseals them.
-    hall = services.domain["bidding"].hall
+    hall = services.get(Bidding).hall
     async with services.transaction() as db:
         bids = {b.bid_ref: b for b in (await db.scalars(select(Bid).where(Bid.tender_id == scene.tender_id)))}
         assert "刘晓".encode() not in bids["bid-0"].sealed_documents

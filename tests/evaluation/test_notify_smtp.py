@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from evaluation.models import Notification
 from evaluation.notify import SmtpSettings
+from evaluation.service import Evaluation
 
 
 def free_port() -> int:
@@ -78,7 +79,7 @@ def messages(path: Path) -> list[tuple[str, str, str]]:
 async def test_drawn_experts_get_email(
     client: Any, world: Any, pool: Any, tender: Any, clock: Any, services: Any, smtp_port: int, maildir: Path
 ) -> None:
-    evaluation = services.domain["evaluation"]
+    evaluation = services.get(Evaluation)
     evaluation.notifier.smtp = SmtpSettings(
         host="127.0.0.1", port=smtp_port, sender="noreply@zb.example.gov.cn", timeout=2.0
     )
@@ -162,7 +163,7 @@ async def test_sweeper_retries_with_backoff_then_gives_up(
     from evaluation.notify import MAX_ATTEMPTS, retry_delay
     from evaluation.plugin import sweep
 
-    notifier = services.domain["evaluation"].notifier
+    notifier = services.get(Evaluation).notifier
     notifier.smtp = SmtpSettings(
         host="127.0.0.1", port=smtp_port, sender="noreply@zb.example.gov.cn", timeout=2.0
     )

@@ -9,6 +9,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from evaluation.service import Evaluation
 from tenderhall.orgs import uscc
 
 CSV_TEXT = """name,id_number,home_centre,employer,employer_uscc,titles,specialties,status,email,phone
@@ -120,7 +121,7 @@ async def test_experts_keep_their_own_leave_and_declarations(client: Any, world:
     async with world.services.sessionmaker() as db:
         mine = next(
             e
-            for e in await world.services.domain["evaluation"].registry.pool(db, world.region.id)
+            for e in await world.services.get(Evaluation).registry.pool(db, world.region.id)
             if e.expert_id == str(me.id)
         )
     assert mine.leaves

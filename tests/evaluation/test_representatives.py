@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bidding.models import Bid
+from bidding.service import Bidding
 from evaluation.models import ExpertEvaluation
 from tenderhall.auth.policy import permits
 from tenderhall.auth.roles import Role
@@ -154,7 +155,7 @@ async def test_representative_sits_on_the_committee(
     assert (await client.get(f"{base}/bids", headers=tenderer)).status_code in (403, 404)
     # The decrypted packages themselves (bidding's policy object names the committee): the seated
     # representative may read them, the tenderer's other staff may not.
-    bidding = services.domain["bidding"]
+    bidding = services.get(Bidding)
     async with services.transaction() as db:
         row = await db.get(Tender, tid)
         package = Bid(company_id=uuid.UUID(companies[0]))

@@ -57,7 +57,8 @@ CATEGORIES = ("works", "goods", "services")
 
 # Called inside the transition's transaction, after its ledger event and before its checkpoint,
 # so domain packages act on a transition (e.g. bidding's deadline checkpoint on ``close``)
-# without the kernel importing them.  Registered by the composition root (make_service).
+# without the kernel importing them.  Registered by the domain services as they are built
+# (their plugin's providers).
 TransitionListener = Callable[[AsyncSession, Tender, str], Awaitable[None]]
 
 
