@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -29,10 +29,8 @@ from evaluation.access import label
 from evaluation.models import CommitteeSeat, Expert, ExpertStatus
 from evaluation.ranking import ItemKind
 from evaluation.result import SHEET_FORMAT, rubric_items, sheet_digest
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
-
-if TYPE_CHECKING:
-    from evaluation.service import Evaluation
 
 SPECIALTIES = {
     "A01": "房屋建筑工程",
