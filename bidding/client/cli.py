@@ -1,25 +1,24 @@
-"""``tenderhall bid ...``: the bidder's (and custodian's) command-line client."""
+"""``tenderhall bid ...``: the bidder's (and custodian's) command-line client.
+
+Each command imports the heavy parts it uses (httpx, the envelope code and cryptography, rich) when it
+runs: ``bid --help``, ``bid <command> --help`` and the offline commands start as fast as click allows.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bidding import envelope
-from bidding.client import api as ops
-from bidding.client import keys as keyfiles
-from bidding.client.device import fingerprint
-from bidding.package import FormError, FormExtractor, check_package, pack
-from bidding.receipt import ReceiptError, verify_receipt
 from tenderhall.files import atomic_write, write_text
-from tenderhall.ledger.cosignature import CosignatureVerifier, verify_cosignatures
-from tenderhall.ledger.note import NoteError, Verifier
+
+if TYPE_CHECKING:
+    from bidding.client.api import Api
+    from bidding.client.keys import BidderKeys
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,10 +39,14 @@ class Context:
             raise click.ClickException("not signed in: run `tenderhall bid login` or set TENDERHALL_TOKEN")
         return path.read_text().strip()
 
-    def api(self) -> ops.Api:
-        return ops.Api(self.server, self.token)
+    def api(self) -> Api:
+        from bidding.client.api import Api
 
-    def keys(self) -> keyfiles.BidderKeys:
+        return Api(self.server, self.token)
+
+    def keys(self) -> BidderKeys:
+        from bidding.client import keys as keyfiles
+
         try:
             return keyfiles.load(self.keys_dir)
         except (keyfiles.KeyFileError, ValueError) as exc:
@@ -57,19 +60,34 @@ def friendly(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ops.ApiError as exc:
-            raise click.ClickException(f"server refused: {exc.detail} ({exc.code})") from None
-        except (
-            envelope.EnvelopeError,
-            FormError,
-            ReceiptError,
-            NoteError,
-            keyfiles.KeyFileError,
-            OSError,
-        ) as exc:
-            raise click.ClickException(str(exc)) from None
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            line = _expected_failure(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _expected_failure(exc: Exception) -> str | None:
+    """The line for a failure the user can act on, else None (a bug: it keeps its traceback).
+
+    The failure classes are imported only when something failed, so that a command that succeeds
+    loads no more than it used."""
+    from bidding.client.api import ApiError
+    from bidding.client.keys import KeyFileError
+    from bidding.envelope import EnvelopeError
+    from bidding.package import FormError
+    from bidding.receipt import ReceiptError
+    from tenderhall.ledger.note import NoteError
+
+    if isinstance(exc, ApiError):
+        return f"server refused: {exc.detail} ({exc.code})"
+    if isinstance(exc, EnvelopeError | FormError | ReceiptError | NoteError | KeyFileError | OSError):
+        return str(exc)
+    return None
 
 
 def _sidecar(path: Path) -> dict[str, Any]:
@@ -100,6 +118,8 @@ pass_ctx = click.make_pass_decorator(Context)
 @pass_ctx
 @friendly
 def login(ctx: Context, username: str, password: str) -> None:
+    from bidding.client import api as ops
+
     token = ops.login(ctx.server, username, password)
     ctx.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_text(ctx.home / "token", token + "\n")
@@ -116,6 +136,8 @@ def login(ctx: Context, username: str, password: str) -> None:
 @pass_ctx
 @friendly
 def keygen(ctx: Context, force: bool) -> None:
+    from bidding.client import keys as keyfiles
+
     made = keyfiles.generate(ctx.keys_dir, force=force)
     click.echo(f"opening recipient: {made.recipient}")
     click.echo(f"signing key:       {made.signing_public}")
@@ -126,6 +148,8 @@ def keygen(ctx: Context, force: bool) -> None:
 @pass_ctx
 @friendly
 def register(ctx: Context) -> None:
+    from bidding.client import api as ops
+
     out = ops.register_keys(ctx.api(), ctx.keys())
     click.echo(f"registered key {out['fingerprint'][:16]} for company {out['company_id']}")
 
@@ -144,6 +168,8 @@ def custodian_register(ctx: Context) -> None:
 @click.argument("documents", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly
 def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
+    from bidding.package import FormError, pack
+
     try:
         form = json.loads(form_path.read_text(encoding="utf-8"))
     except ValueError:
@@ -164,6 +190,11 @@ def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
 @pass_ctx
 @friendly
 def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str | None) -> None:
+    import uuid
+
+    from bidding.client import api as ops
+    from bidding.package import FormError, check_package
+
     keys = ctx.keys()
     sealing = ctx.api().call("GET", f"/api/v1/tenders/{tender}/sealing")
     with package_path.open("rb") as handle:
@@ -185,6 +216,9 @@ def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str |
 @pass_ctx
 @friendly
 def check(ctx: Context, path: Path) -> None:
+    from bidding import envelope
+    from bidding.package import FormExtractor
+
     sink = FormExtractor()
     with path.open("rb") as handle:
         envelope.open_with_identity(handle, sink, [ctx.keys().opening])
@@ -215,6 +249,9 @@ def submit(
     bond_number: str | None,
 ) -> None:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from bidding.client import api as ops
+    from bidding.client.device import fingerprint
 
     side = _sidecar(path)
     api = ctx.api()
@@ -272,6 +309,10 @@ def receipt() -> None:
 def receipt_verify(
     ctx: Context, path: Path, ledger_key: str | None, witness_keys: tuple[str, ...], quorum: int | None
 ) -> None:
+    from bidding.receipt import verify_receipt
+    from tenderhall.ledger.cosignature import CosignatureVerifier, verify_cosignatures
+    from tenderhall.ledger.note import Verifier
+
     data = json.loads(path.read_text())
     saved = ctx.home / "ledger.vkey"
     if ledger_key is None and saved.exists():
@@ -299,6 +340,8 @@ def receipt_verify(
 @pass_ctx
 @friendly
 def withdraw(ctx: Context, path: Path) -> None:
+    from bidding.client import api as ops
+
     side = _sidecar(path)
     out = ops.withdraw(ctx.api(), ctx.keys(), side["tender"], side["bid"], ops.sha256_file(path))
     click.echo(f"bid {out['bid']} is {out['state']}")
@@ -309,6 +352,8 @@ def withdraw(ctx: Context, path: Path) -> None:
 @pass_ctx
 @friendly
 def decrypt(ctx: Context, path: Path) -> None:
+    from bidding.client import api as ops
+
     side = _sidecar(path)
     out = ops.send_file_key(ctx.api(), side["tender"], side["bid"], ops.file_key(path, ctx.keys().opening))
     click.echo(f"bid {out['bid']} is {out['state']}")
@@ -324,6 +369,8 @@ def record() -> None:
 @pass_ctx
 @friendly
 def record_sign(ctx: Context, tender: str) -> None:
+    from bidding.client import api as ops
+
     ops.sign_record(ctx.api(), ctx.keys(), tender)
     click.echo("opening record signed")
 
@@ -347,6 +394,8 @@ def bid_release_share(ctx: Context, tender: str) -> None:
 
 
 def _release(ctx: Context, tender: str) -> None:
+    from bidding.client import api as ops
+
     results = ops.release_shares(ctx.api(), tender, ctx.keys().opening)
     if not results:
         click.echo("no share requests for you in this tender")

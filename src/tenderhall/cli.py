@@ -5,20 +5,24 @@ Errors end as one readable line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from tenderhall.settings import Settings, SettingsError
+# asyncio and the settings (which bring the storage backends) are imported by the commands that use
+# them: `tenderhall --help` and `tenderhall bid ...` need neither.
+if TYPE_CHECKING:
+    from tenderhall.settings import Settings
 
 T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    from tenderhall.settings import Settings, SettingsError
+
     try:
         return Settings.from_env()
     except SettingsError as exc:
@@ -26,6 +30,8 @@ def _settings() -> Settings:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -534,6 +540,7 @@ def _fail(exc: Exception) -> None:
 
     from tenderhall.errors import DomainError
     from tenderhall.keys import KeyFileError
+    from tenderhall.settings import SettingsError
 
     if isinstance(exc, DomainError):
         line = exc.message("en")
