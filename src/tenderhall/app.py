@@ -51,6 +51,7 @@ from tenderhall.web.openapi import (
     ClosedStructSchemaPlugin,
     document_clean_parameters,
     document_operations,
+    document_retry_after,
     signed_in_unless_public,
 )
 from tenderhall.web.security import (
@@ -248,5 +249,6 @@ def create_app(
     )
     document_operations(app)
     document_clean_parameters(app)
+    document_retry_after(app)
     app.state.services = services
     return app

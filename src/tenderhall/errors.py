@@ -55,7 +55,6 @@ class TooManyRequests(DomainError):
     status = 429
     default_key = "error.too_many"
 
-    def __init__(self, key: str | None = None, /, *, retry_after: int | None = None, **params: Any) -> None:
+    def __init__(self, key: str | None = None, /, *, retry_after: int, **params: Any) -> None:
         super().__init__(key, **params)
-        if retry_after is not None:
-            self.headers = {"Retry-After": str(retry_after)}
+        self.headers = {"Retry-After": str(retry_after)}  # documented on every 429 (web.openapi)

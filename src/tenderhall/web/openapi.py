@@ -20,7 +20,14 @@ from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.middleware.rate_limit import RateLimitMiddleware
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Schema, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
@@ -165,6 +172,25 @@ def document_operations(app: Litestar) -> None:
             derived = problem_responses(error_statuses(handler, route.path_format))
             handler.responses = {**derived, **(handler.responses or {})}
             handler.security = [] if is_public(handler) else SIGNED_IN
+
+
+# Answers that tell the client when to try again (``problems``: the throttle and the rate limit,
+# the fault mapping), RFC 9110 §10.2.3 in delay-seconds.
+RETRY_LATER: Final = ("429", "503", "507")
+
+
+def document_retry_after(app: Litestar) -> None:
+    """Every 429, 503 and 507 answer carries Retry-After: the document says so."""
+    header = OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]+$"),
+        description="Seconds to wait before retrying",
+        required=True,
+    )
+    for path_item in (app.openapi_schema.paths or {}).values():
+        for operation in (path_item.get, path_item.put, path_item.post, path_item.delete, path_item.patch):
+            for status, response in ((operation.responses or {}) if operation is not None else {}).items():
+                if status in RETRY_LATER and isinstance(response, OpenAPIResponse):
+                    response.headers = {**(response.headers or {}), "Retry-After": header}
 
 
 # The edge (``tenderhall.web.edge``) refuses control characters in every path and query string

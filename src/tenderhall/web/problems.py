@@ -208,6 +208,9 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             key = "error.unauthenticated"
         elif isinstance(exc, TooManyRequestsException):
             key = "error.too_many"
+            # RFC 9110 §10.2.3: say when to come back; the rate limit's window resets then.
+            exc.headers = {**(exc.headers or {})}
+            exc.headers.setdefault("Retry-After", exc.headers.get("RateLimit-Reset", "60"))
         if status >= 500:
             ref = uuid.uuid4().hex[:12]
             log.error("server error %s on %s %s: %s", ref, request.method, request.url.path, exc.detail)

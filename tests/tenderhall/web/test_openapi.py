@@ -70,6 +70,8 @@ def test_every_operation_documents_its_errors_as_problem_details(app: Litestar) 
                 content = response.get("content", {})
                 if list(content) != [PROBLEM] or content[PROBLEM]["schema"] != {"$ref": PROBLEM_REF}:
                     missing.append(f"{method.upper()} {path}: {status} is not problem details")
+            if status in {"429", "503", "507"} and "Retry-After" not in response.get("headers", {}):
+                missing.append(f"{method.upper()} {path}: {status} without Retry-After")
     assert not missing, "\n".join(missing)
 
 

@@ -48,6 +48,9 @@ async def test_two_app_instances_share_the_rate_limit(
         assert refused.status_code == 429
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["code"] == "error.too_many"
+        # When to come back: the window's reset, in seconds (RFC 9110 §10.2.3).
+        assert refused.headers["retry-after"] == refused.headers["ratelimit-reset"]
+        assert 0 < int(refused.headers["retry-after"]) <= 60
         assert await _spend(two, "192.0.2.1", 1) == [429]
         assert await _spend(two, "192.0.2.2", 1) == [400]  # another address has its own count
     for app in (one, two):
