@@ -19,6 +19,7 @@ from collusion.screen_model import (
     fits_per_selection,
     shipped_model_path,
 )
+from tenderhall.files import write_text
 
 
 @contextmanager
@@ -75,7 +76,7 @@ def train(data: Path | None, output: Path | None, quiet: bool) -> None:
         ) as tick:
             doc = model_eval.train_document(d, tick=tick)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(dumps(doc), encoding="utf-8")
+        write_text(out, dumps(doc), mode=0o644)  # whole or not at all: the detector loads it
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     hp = doc["hyperparameters"]

@@ -7,6 +7,7 @@ does so before handing the group to the composition root).
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from collusion import ocds_schema, offline
 from collusion.cli import collusion
 from collusion.detector import DetectorParams
 from collusion.service import Collusion
+from tenderhall.files import atomic_write
 
 LONG_INPUT = 1 << 20  # bytes; smaller inputs finish before a bar would be useful
 SHOWN_PROBLEMS = 50
@@ -148,8 +150,11 @@ def score(
         tick = stage("scoring", len(loaded.tenders))
         results = offline.score(loaded, params, tick)
     try:
-        with output.open("w", encoding="utf-8", newline="") as out:
+        # Whole or not at all: a failed run never leaves a half-written report behind.
+        with atomic_write(output, mode=0o644) as raw:
+            out = io.TextIOWrapper(raw, "utf-8", newline="")
             n = offline.write_csv(results, out, explain)
+            out.detach()  # flushed; the handle is atomic_write's to close
     except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     levels = {lv: sum(1 for r in results if r.level.value == lv) for lv in ("high", "suspicious", "none")}

@@ -97,6 +97,9 @@ def test_score_command_end_to_end(tmp_path: Path, run_cli: Any) -> None:
     done = run_cli(DUMMY_DB, "collusion", "score", str(inp), "--output", str(out), "--explain", "zh")
     assert done.returncode == 0, done.stderr
     assert f"line {bad_line}: price.invalid" in done.stderr
+    # Written whole through a temporary file renamed into place: none is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bids.csv", "risk.csv"]
+    assert out.stat().st_mode & 0o777 == 0o644
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0]) == ["tender_id", "risk", "level", "reasons", "explanation"]
     by_id = {row["tender_id"]: row for row in rows}
