@@ -40,6 +40,7 @@ from tenderhall.web import pages, problems
 from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
+from tenderhall.web.api.schemas import HealthOut
 from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
@@ -67,10 +68,10 @@ SWEEP_SECONDS = 5.0
 
 
 @get("/healthz", tags=["ops"], summary="Liveness and database check", opt=PUBLIC)
-async def healthz(services: Any) -> dict[str, Any]:
+async def healthz(services: Services) -> HealthOut:
     async with services.sessionmaker() as db:
         size, _ = await services.ledger.tree_head(db)
-    return {"ok": True, "ledger_size": size}
+    return HealthOut(ok=True, ledger_size=size)
 
 
 Sweep = Callable[[Services], Awaitable[Any]]

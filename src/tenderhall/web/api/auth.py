@@ -15,7 +15,7 @@ from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.auth.roles import Role
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import LoginIn, MeOut, TokenIn, TokenLoginIn, TokenOut, UserIn
+from tenderhall.web.api.schemas import LoginIn, MeOut, OkOut, TokenIn, TokenLoginIn, TokenOut, UserIn
 from tenderhall.web.openapi import PUBLIC
 from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
 
@@ -101,11 +101,11 @@ class AuthController(Controller):
     @post("/logout", summary="End the browser session", status_code=200, opt=PUBLIC)
     async def logout(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
-    ) -> Response[dict[str, bool]]:
+    ) -> Response[OkOut]:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             await services.accounts.close_session(db_session, cookie)
-        return Response({"ok": True}, cookies=[session_cookie(services, "", 0)])
+        return Response(OkOut(ok=True), cookies=[session_cookie(services, "", 0)])
 
     @get("/me", summary="The signed-in user")
     async def me(self, user: User) -> MeOut:

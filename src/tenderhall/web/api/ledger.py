@@ -15,7 +15,15 @@ from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.ledger.models import LedgerCheckpoint
 from tenderhall.ledger.service import LedgerError
 from tenderhall.services import Services
-from tenderhall.web.api.schemas import BIGINT_MAX, LedgerEntryOut, PageLimit, PageOffset, ProofOut
+from tenderhall.web.api.schemas import (
+    BIGINT_MAX,
+    CheckpointOut,
+    LedgerEntryOut,
+    PageLimit,
+    PageOffset,
+    ProofOut,
+    WitnessStateOut,
+)
 from tenderhall.web.openapi import PUBLIC
 
 MAX_ENTRIES = 1000
@@ -52,20 +60,20 @@ class LedgerController(Controller):
         return note
 
     @get("/witnesses", summary="The witnesses this ledger asks, and how each last answered")
-    async def witnesses(self, services: Services, db_session: AsyncSession) -> list[dict[str, object]]:
+    async def witnesses(self, services: Services, db_session: AsyncSession) -> list[WitnessStateOut]:
         states = {s.witness: s for s in await services.cosigning.states(db_session)}
-        out: list[dict[str, object]] = []
+        out: list[WitnessStateOut] = []
         for w in services.cosigning.witnesses:
             state = states.get(w.key)
             out.append(
-                {
-                    "key": w.key,
-                    "url": w.url,
-                    "size": state.size if state else 0,
-                    "cosigned_at": state.cosigned_at.isoformat() if state and state.cosigned_at else None,
-                    "failures": state.failures if state else 0,
-                    "last_error": state.last_error if state else None,
-                }
+                WitnessStateOut(
+                    key=w.key,
+                    url=w.url,
+                    size=state.size if state else 0,
+                    cosigned_at=state.cosigned_at if state else None,
+                    failures=state.failures if state else 0,
+                    last_error=state.last_error if state else None,
+                )
             )
         return out
 
@@ -79,7 +87,7 @@ class LedgerController(Controller):
         db_session: AsyncSession,
         limit: PageLimit = 50,
         offset: PageOffset = 0,
-    ) -> list[dict[str, object]]:
+    ) -> list[CheckpointOut]:
         rows = await db_session.execute(
             select(LedgerCheckpoint)
             .order_by(LedgerCheckpoint.size.desc(), LedgerCheckpoint.signed_at.desc())
@@ -87,13 +95,7 @@ class LedgerController(Controller):
             .offset(offset)
         )
         return [
-            {
-                "size": c.size,
-                "root": b64(c.root),
-                "reason": c.reason,
-                "signed_at": c.signed_at.isoformat(),
-                "note": c.note,
-            }
+            CheckpointOut(size=c.size, root=b64(c.root), reason=c.reason, signed_at=c.signed_at, note=c.note)
             for c in rows.scalars()
         ]
 

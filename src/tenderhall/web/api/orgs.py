@@ -16,19 +16,23 @@ from tenderhall.auth.policy import Subject
 from tenderhall.orgs.models import Centre, Company, Organisation, OrganisationKind, Region
 from tenderhall.orgs.service import CompanyData, PersonData
 from tenderhall.services import Services
-from tenderhall.tenders.procedures import ProcedureType
+from tenderhall.tenders.procedures import ProcedureRules, ProcedureType
 from tenderhall.web.api.schemas import (
     BankAccountOut,
     CentreIn,
+    CentreOut,
     CompanyIn,
     CompanyOut,
     OrganisationIn,
+    OrganisationOut,
     PageLimit,
     PageOffset,
     PageOut,
     PersonOut,
     ProcedureRulesIn,
+    ProcedureRulesOut,
     RegionIn,
+    RegionOut,
     values_of,
 )
 from tenderhall.web.openapi import PUBLIC
@@ -64,6 +68,22 @@ def company_out(c: Company) -> CompanyOut:
     )
 
 
+def region_out(r: Region) -> RegionOut:
+    return RegionOut(id=r.id, code=r.code, name=r.name)
+
+
+def centre_out(c: Centre) -> CentreOut:
+    return CentreOut(id=c.id, region_id=c.region_id, code=c.code, name=c.name, city=c.city)
+
+
+def organisation_out(o: Organisation) -> OrganisationOut:
+    return OrganisationOut(id=o.id, kind=o.kind, name=o.name, uscc=o.uscc, city=o.city)
+
+
+def rules_out(rules: ProcedureRules) -> ProcedureRulesOut:
+    return ProcedureRulesOut(**{f.name: str(getattr(rules, f.name)) for f in fields(rules)})
+
+
 def company_data(data: CompanyIn) -> CompanyData:
     return CompanyData(
         name=data.name,
@@ -94,62 +114,51 @@ class DirectoryController(Controller):
     tags = ["directory"]
 
     @get("/regions", summary="Regions", opt=PUBLIC)
-    async def regions(self, db_session: AsyncSession) -> list[dict[str, str]]:
+    async def regions(self, db_session: AsyncSession) -> list[RegionOut]:
         rows = await db_session.execute(select(Region).order_by(Region.code))
-        return [{"id": str(r.id), "code": r.code, "name": r.name} for r in rows.scalars()]
+        return [region_out(r) for r in rows.scalars()]
 
     @get("/centres", summary="Trading centres", opt=PUBLIC)
-    async def centres(self, db_session: AsyncSession) -> list[dict[str, str]]:
+    async def centres(self, db_session: AsyncSession) -> list[CentreOut]:
         rows = await db_session.execute(select(Centre).order_by(Centre.code))
-        return [
-            {"id": str(c.id), "region_id": str(c.region_id), "code": c.code, "name": c.name, "city": c.city}
-            for c in rows.scalars()
-        ]
+        return [centre_out(c) for c in rows.scalars()]
 
     @get("/organisations", summary="Tenderers and agencies (public directory)", opt=PUBLIC)
     async def organisations(
         self,
         db_session: AsyncSession,
         kind: OrganisationKind | None = None,  # an unknown kind is a malformed request (400)
-    ) -> list[dict[str, str]]:
+    ) -> list[OrganisationOut]:
         query = select(Organisation).order_by(Organisation.name)
         if kind:
             query = query.where(Organisation.kind == kind)
-        return [
-            {"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
-            for o in (await db_session.execute(query)).scalars()
-        ]
+        return [organisation_out(o) for o in (await db_session.execute(query)).scalars()]
 
     @post("/regions", summary="Create a region (admin)")
     async def create_region(
         self, data: RegionIn, who: Subject, services: Services, db_session: AsyncSession
-    ) -> dict[str, str]:
-        r = await services.directory.create_region(db_session, who, data.code, data.name)
-        return {"id": str(r.id), "code": r.code, "name": r.name}
+    ) -> RegionOut:
+        return region_out(await services.directory.create_region(db_session, who, data.code, data.name))
 
     @post("/centres", summary="Create a trading centre (admin)")
     async def create_centre(
         self, data: CentreIn, who: Subject, services: Services, db_session: AsyncSession
-    ) -> dict[str, str]:
-        c = await services.directory.create_centre(
-            db_session, who, data.region_id, data.code, data.name, data.city
+    ) -> CentreOut:
+        return centre_out(
+            await services.directory.create_centre(
+                db_session, who, data.region_id, data.code, data.name, data.city
+            )
         )
-        return {
-            "id": str(c.id),
-            "region_id": str(c.region_id),
-            "code": c.code,
-            "name": c.name,
-            "city": c.city,
-        }
 
     @post("/organisations", summary="Register a tenderer or agency (admin; USCC checked)")
     async def create_organisation(
         self, data: OrganisationIn, who: Subject, services: Services, db_session: AsyncSession
-    ) -> dict[str, str]:
-        o = await services.directory.create_organisation(
-            db_session, who, data.region_id, data.kind, data.name, data.uscc, data.city
+    ) -> OrganisationOut:
+        return organisation_out(
+            await services.directory.create_organisation(
+                db_session, who, data.region_id, data.kind, data.name, data.uscc, data.city
+            )
         )
-        return {"id": str(o.id), "kind": o.kind, "name": o.name, "uscc": o.uscc, "city": o.city}
 
     @get(
         "/regions/{region_id:uuid}/procedures/{procedure:str}",
@@ -158,9 +167,8 @@ class DirectoryController(Controller):
     )
     async def procedure_rules(
         self, region_id: uuid.UUID, procedure: ProcedurePath, services: Services, db_session: AsyncSession
-    ) -> dict[str, str]:
-        rules = await services.tenders.region_rules(db_session, region_id, procedure)
-        return {f.name: str(getattr(rules, f.name)) for f in fields(rules)}
+    ) -> ProcedureRulesOut:
+        return rules_out(await services.tenders.region_rules(db_session, region_id, procedure))
 
     @put(
         "/regions/{region_id:uuid}/procedures/{procedure:str}", summary="Override a procedure's rules (admin)"
@@ -173,9 +181,10 @@ class DirectoryController(Controller):
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-    ) -> dict[str, str]:
-        rules = await services.tenders.set_overrides(db_session, who, region_id, procedure, data.overrides)
-        return {f.name: str(getattr(rules, f.name)) for f in fields(rules)}
+    ) -> ProcedureRulesOut:
+        return rules_out(
+            await services.tenders.set_overrides(db_session, who, region_id, procedure, data.overrides)
+        )
 
 
 class CompanyController(Controller):
@@ -192,7 +201,7 @@ class CompanyController(Controller):
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: PageLimit = 20,
         offset: PageOffset = 0,
-    ) -> PageOut:
+    ) -> PageOut[CompanyOut]:
         items, total = await services.companies.search(db_session, who, q, limit, offset)
         return PageOut(items=[company_out(c) for c in items], total=total, limit=limit, offset=offset)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.exceptions import ValidationException
@@ -75,6 +75,9 @@ def check_body(data: Any) -> None:
         bounds.check(data, "data")
     except bounds.OutOfBounds as exc:
         raise refused(exc, "body") from None
+
+
+T = TypeVar("T")
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True):
@@ -192,8 +195,17 @@ class TenderOut(msgspec.Struct):
     allowed_actions: list[str]
 
 
-class PageOut(msgspec.Struct):
-    items: list[Any]
+class OkOut(msgspec.Struct):
+    ok: bool
+
+
+class HealthOut(msgspec.Struct):
+    ok: bool
+    ledger_size: int
+
+
+class PageOut(msgspec.Struct, Generic[T]):
+    items: list[T]
     total: int
     limit: int
     offset: int
@@ -312,6 +324,23 @@ class LedgerEntryOut(msgspec.Struct):
     body: dict[str, Any]
 
 
+class CheckpointOut(msgspec.Struct):
+    size: int
+    root: str  # base64
+    reason: str
+    signed_at: datetime
+    note: str  # the C2SP signed note
+
+
+class WitnessStateOut(msgspec.Struct):
+    key: str  # the witness's verifier key
+    url: str
+    size: int  # the largest tree it cosigned
+    cosigned_at: datetime | None
+    failures: int  # consecutive failed requests
+    last_error: str | None
+
+
 class ProofOut(msgspec.Struct):
     size: int
     root: str
@@ -319,6 +348,45 @@ class ProofOut(msgspec.Struct):
     index: int | None = None
     first: int | None = None
     first_root: str | None = None
+
+
+class RegionOut(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+class CentreOut(msgspec.Struct):
+    id: uuid.UUID
+    region_id: uuid.UUID
+    code: str
+    name: str
+    city: str
+
+
+class OrganisationOut(msgspec.Struct):
+    id: uuid.UUID
+    kind: OrganisationKindName
+    name: str
+    uscc: USCCOut
+    city: str
+
+
+class ProcedureRulesOut(msgspec.Struct):
+    """One procedure's rules in a region (``tenderhall.tenders.procedures.ProcedureRules``), every
+    value as text as the overrides take them; ``source`` says where they come from."""
+
+    min_bidding_period_days: str
+    amendment_notice_days: str
+    min_valid_bids: str
+    bond_cap_percent: str
+    committee_min_size: str
+    committee_expert_share: str
+    max_candidates: str
+    publicity_days: str
+    decryption_window_minutes: str
+    archive_retention_years: str
+    source: str
 
 
 class RegionIn(Input):

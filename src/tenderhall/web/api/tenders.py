@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,7 +129,7 @@ class TenderController(Controller):
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: PageLimit = 20,
         offset: PageOffset = 0,
-    ) -> PageOut:
+    ) -> PageOut[TenderOut]:
         page = await services.tenders.search(
             db_session,
             who,
@@ -234,7 +235,17 @@ class TenderController(Controller):
             id=doc.id, name=doc.name, media_type=doc.media_type, sha256=doc.sha256, size=doc.size
         )
 
-    @get("/{tender_id:uuid}/documents/{document_id:uuid}", summary="Download a tender document", opt=PUBLIC)
+    @get(
+        "/{tender_id:uuid}/documents/{document_id:uuid}",
+        summary="Download a tender document",
+        opt=PUBLIC,
+        # The body is the document as uploaded, in its own media type (x-content-sha256: its hash).
+        responses={
+            200: ResponseSpec(
+                bytes, media_type="*/*", description="The document's bytes", generate_examples=False
+            )
+        },
+    )
     async def download(
         self,
         tender_id: uuid.UUID,
