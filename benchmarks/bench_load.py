@@ -17,6 +17,8 @@ instead of vanishing as timeouts.  Server CPU is the user + system time of the s
 group during the measured run (PostgreSQL's own processes not included).
 
 Settings: ``TENDERHALL_BENCH_LOAD_SECONDS`` (measured run, default 10; 2 with ``--quick``),
+``TENDERHALL_BENCH_LOAD_MAX_SECONDS`` (a slow server's run is lengthened up to this, default 60; 2
+with ``--quick``),
 ``TENDERHALL_BENCH_LOAD_WARMUP`` (default 2; 1 with ``--quick``), ``TENDERHALL_BENCH_LOAD_CLIENTS``
 (default 50), ``TENDERHALL_BENCH_LOAD_THREADS`` (wrk threads, default 1).
 """
@@ -69,6 +71,7 @@ PLATFORM = "TenderHall"
 @dataclass(frozen=True)
 class Config:
     seconds: int
+    longest: int  # a measured run is lengthened up to this where answers are slow
     warmup: int
     clients: int
     threads: int
@@ -80,6 +83,7 @@ class Config:
 
         return cls(
             seconds=num("SECONDS", 2 if quick else 10),
+            longest=num("MAX_SECONDS", 2 if quick else 60),
             warmup=num("WARMUP", 1 if quick else 2),
             clients=num("CLIENTS", 50),
             threads=num("THREADS", 1),
@@ -261,13 +265,21 @@ def _wrk(url: str, seconds: int, cfg: Config, script: Path, headers: dict[str, s
     raise RuntimeError(f"wrk gave no report (exit {done.returncode}): {done.stderr.strip()[-500:]}")
 
 
+def _run_seconds(warm: dict[str, int], cfg: Config) -> int:
+    """The measured run's length: at least four times the mean latency the warm-up implies
+    (connections ÷ answers per second, Little's law), so slow answers are not all cut off."""
+    answered = warm["requests"] / (warm["duration_us"] / 1e6) if warm["duration_us"] else 0.0
+    latency = cfg.clients / answered if answered else float("inf")
+    return int(min(cfg.longest, max(cfg.seconds, 4 * latency)))
+
+
 def _measure(port: int, pgid: int, path: str, headers: dict[str, str], cfg: Config, script: Path) -> Measure:
     url = f"http://127.0.0.1:{port}{path}"
-    _wrk(url, cfg.warmup, cfg, script, headers)
+    warm = _wrk(url, cfg.warmup, cfg, script, headers)
     # wrk leaves unanswered requests behind; the server finishes them before the measured run.
     _wait_idle(pgid)
     cpu_before = _cpu(pgid)
-    raw = _wrk(url, cfg.seconds, cfg, script, headers)
+    raw = _wrk(url, _run_seconds(warm, cfg), cfg, script, headers)
     cpu = _cpu(pgid) - cpu_before
     return Measure(
         requests=raw["requests"],
@@ -347,8 +359,8 @@ def _say(row: Row) -> None:
     m = row.measure
     where = f"{row.server} {row.backend} ×{row.workers}".replace("  ", " ")
     print(
-        f"  {where}, {row.label}: {m.rps:,.0f} req/s, p50 {m.p50_ms:,.1f} ms, p99 {m.p99_ms:,.1f} ms,"
-        f" {m.cpu_ms_per_request:.2f} ms CPU/req, {m.failed} failed",
+        f"  {where}, {row.label}: {m.seconds:.0f} s, {m.rps:,.0f} req/s, p50 {m.p50_ms:,.1f} ms,"
+        f" p99 {m.p99_ms:,.1f} ms, {m.cpu_ms_per_request:.2f} ms CPU/req, {m.failed} failed",
         flush=True,
     )
 
@@ -444,7 +456,17 @@ class Report:
         return None
 
     def table(self) -> tuple[list[str], list[list[str]]]:
-        head = ["server", "database", "workers", "request", "req/s", "× peer req/s", "p50 ms", "p99 ms"]
+        head = [
+            "server",
+            "database",
+            "workers",
+            "request",
+            "run s",
+            "req/s",
+            "× peer req/s",
+            "p50 ms",
+            "p99 ms",
+        ]
         head += ["max ms", "server CPU ms/req", "failed"]
         body = []
         for r in self.rows:
@@ -455,6 +477,7 @@ class Report:
                     r.backend or "—",
                     str(r.workers),
                     r.label,
+                    f"{m.seconds:.0f}",
                     f"{m.rps:,.0f}",
                     f"{m.rps / self.peer_rps(r.workers):.3f}",
                     m.ms(m.p50_ms),
@@ -500,7 +523,7 @@ class Report:
             out.append(
                 [
                     f"PostgreSQL, 1 → 2 workers, {e.label.split(':')[0]}: req/s gain ≥ {AIM_GAIN}×",
-                    f"{gain:.2f}× (peer {peer_gain:.2f}×)",
+                    f"{gain:.2f}× (peer {peer_gain:.2f}×)" if two.requests else "none in the run",
                     _yes(two.failed == 0 and gain >= AIM_GAIN),
                 ]
             )
@@ -530,7 +553,9 @@ class Report:
             f"list) under the same uvicorn with the same worker count, measured in the same run before "
             f"and after the platform (its two rows; × peer divides by their mean). Load from `wrk` in "
             f"its own process: {cfg.clients} keep-alive connections (one request outstanding each), "
-            f"{cfg.threads} thread, {cfg.warmup} s warm-up then {cfg.seconds} s measured per row. "
+            f"{cfg.threads} thread, {cfg.warmup} s warm-up, then a measured run of {cfg.seconds} s, "
+            f"lengthened up to {cfg.longest} s to four times the mean latency the warm-up implies "
+            f"(column run s). "
             f"Tender list: the first page, {shown.list_shown} of {shown.list_total} tenders (the bidder "
             f"sees its own registrations on it too); tender page: a published tender; home page: up to "
             f"50 tenders. Server CPU: user + system time of the server's processes per request "
