@@ -125,6 +125,13 @@ class Measure:
         return 1000 * self.cpu_s / self.requests if self.requests else float("nan")
 
     @property
+    def busy(self) -> float:
+        """Cores the server kept busy: near 1 per worker means it is bound by its own CPU, far
+        below means it waits (the database, a lock, its connection pool, or a core of a loaded
+        machine)."""
+        return self.cpu_s / self.seconds if self.seconds else 0.0
+
+    @property
     def censored(self) -> bool:
         """wrk counts only answers that arrive within the run: when answers take a good part of
         the run, the slowest are missing and the percentiles are lower bounds."""
@@ -467,7 +474,7 @@ class Report:
             "p50 ms",
             "p99 ms",
         ]
-        head += ["max ms", "server CPU ms/req", "failed"]
+        head += ["max ms", "server CPU ms/req", "server cores busy", "failed"]
         body = []
         for r in self.rows:
             m = r.measure
@@ -484,6 +491,7 @@ class Report:
                     m.ms(m.p99_ms),
                     m.ms(m.max_ms),
                     f"{m.cpu_ms_per_request:.2f}",
+                    f"{m.busy:.2f}",
                     str(m.failed),
                 ]
             )
@@ -510,7 +518,7 @@ class Report:
                 out.append(
                     [
                         f"{backend}, 1 worker, {label}: p99 ≤ {AIM_P99_MS:.0f} ms",
-                        f"{m.ms(m.p99_ms)} ms",
+                        m.ms(m.p99_ms) + (" ms" if m.requests else ""),
                         _yes(ok and not m.censored and m.p99_ms <= AIM_P99_MS),
                     ]
                 )
@@ -558,10 +566,12 @@ class Report:
             f"(column run s). "
             f"Tender list: the first page, {shown.list_shown} of {shown.list_total} tenders (the bidder "
             f"sees its own registrations on it too); tender page: a published tender; home page: up to "
-            f"50 tenders. Server CPU: user + system time of the server's processes per request "
-            f"(PostgreSQL's own processes not counted). wrk counts only answers that arrive "
-            f"within the run, so where answers take a good part of it (the slowest at least half) "
-            f"the latencies are lower bounds, marked ≥.",
+            f"50 tenders. Server CPU: user + system time of the server's processes per request, "
+            f"and per second of the run (cores busy: near 1 per worker, the server is bound by its own "
+            f"CPU; far below, it waits, for the database, a lock, or on a loaded machine for a core); "
+            f"PostgreSQL's own processes not counted. wrk counts only answers that arrive within the "
+            f"run, so where answers take a good part of it (the slowest at least half) the latencies "
+            f"are lower bounds, marked ≥.",
             "",
         ]
         head, body = self.table()
