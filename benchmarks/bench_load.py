@@ -18,9 +18,9 @@ group during the measured run (PostgreSQL's own processes not included).
 
 Settings: ``TENDERHALL_BENCH_LOAD_SECONDS`` (measured run, default 10; 2 with ``--quick``),
 ``TENDERHALL_BENCH_LOAD_MAX_SECONDS`` (a slow server's run is lengthened up to this, default 60; 2
-with ``--quick``),
-``TENDERHALL_BENCH_LOAD_WARMUP`` (default 2; 1 with ``--quick``), ``TENDERHALL_BENCH_LOAD_CLIENTS``
-(default 50), ``TENDERHALL_BENCH_LOAD_THREADS`` (wrk threads, default 1).
+with ``--quick``), ``TENDERHALL_BENCH_LOAD_WARMUP`` (default 2; 1 with ``--quick``),
+``TENDERHALL_BENCH_LOAD_CLIENTS`` (default 50), ``TENDERHALL_BENCH_LOAD_THREADS`` (wrk threads,
+default 1).
 """
 
 from __future__ import annotations
@@ -338,7 +338,7 @@ def _discover(platform: Platform, port: int) -> None:
         )
         with urllib.request.urlopen(request, timeout=30) as r:
             platform.token = json.loads(r.read())["token"]
-        status, _, data = _answer(port, "/api/v1/tenders?limit=100")
+        _, _, data = _answer(port, "/api/v1/tenders?limit=100")
         items = json.loads(data)["items"]
         published = [t for t in items if t["state"] == "published"] or items
         platform.tender_path = f"/tenders/{published[0]['id']}"
@@ -564,9 +564,10 @@ class Report:
             f"{cfg.threads} thread, {cfg.warmup} s warm-up, then a measured run of {cfg.seconds} s, "
             f"lengthened up to {cfg.longest} s to four times the mean latency the warm-up implies "
             f"(column run s). "
-            f"Tender list: the first page, {shown.list_shown} of {shown.list_total} tenders (the bidder "
-            f"sees its own registrations on it too); tender page: a published tender; home page: up to "
-            f"50 tenders. Server CPU: user + system time of the server's processes per request, "
+            f"Tender list: the first page, {shown.list_shown} of {shown.list_total} tenders for an "
+            f"anonymous visitor; the bidder is the demo's {DEMO_BIDDER}; tender page: a published "
+            f"tender; home page: up to 50 tenders. Server CPU: user + system time of the server's "
+            f"processes per request, "
             f"and per second of the run (cores busy: near 1 per worker, the server is bound by its own "
             f"CPU; far below, it waits, for the database, a lock, or on a loaded machine for a core); "
             f"PostgreSQL's own processes not counted. wrk counts only answers that arrive within the "
