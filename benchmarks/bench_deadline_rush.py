@@ -29,8 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +43,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from benchmarks import _bidding_setup as setup
+from benchmarks._servers import free_port, stop_server
 from bidding.client.api import CHUNK, TOOL, idempotency_key
 from bidding.models import Bid, BidState, DeadlineCheckpoint
 from bidding.receipt import ReceiptError, verify_receipt
@@ -224,12 +223,6 @@ async def _rush(
 # -- the server ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -250,18 +243,8 @@ def _start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen
         except OSError:
             pass
         time.sleep(0.3)
-    _stop_server(proc)
+    stop_server(proc)
     raise RuntimeError("server did not become healthy in 120 s")
-
-
-def _stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _get(port: int, path: str) -> bytes:
@@ -368,7 +351,7 @@ def _one_backend(
     for i, (account, env) in enumerate(zip(scene.bidders, envelopes, strict=True)):
         manifest = setup.manifest_for(scene, account, f"rush-{i:03d}", env.sha256, env.size)
         signed.append((manifest, sign(account.keys.signing, manifest)))
-    port = _free_port()
+    port = free_port()
     boot = timedelta(seconds=10)  # server start-up, before the rush
     offset = deadline - datetime.now(UTC) - lead - boot
     proc = _start_server(setup.server_env(settings, offset), port, data_dir / "server.log")
@@ -389,7 +372,7 @@ def _one_backend(
         after = asyncio.run(_after(settings, scene, wait_until))
         partials = list((data_dir / "storage" / ".partial").glob("*.part"))
     finally:
-        _stop_server(proc)
+        stop_server(proc)
     total = sum(e.size for e in envelopes)
     wall = ended - started
     verifier = Verifier.from_key_string(vkey)
