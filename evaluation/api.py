@@ -620,7 +620,7 @@ class TenderEvaluationController(Controller):
     async def review(
         self, tender_id: uuid.UUID, data: ReviewIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        r = await ev(services).workspace.review(
+        r = await ev(services).scoring.review(
             db_session, who, tender_id, data.company_id, data.passed, data.reason
         )
         return {"company_id": str(r.company_id), "passed": r.passed}
@@ -629,7 +629,7 @@ class TenderEvaluationController(Controller):
     async def commit(
         self, tender_id: uuid.UUID, data: CommitIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        s = await ev(services).workspace.commit(db_session, who, tender_id, data.digest)
+        s = await ev(services).scoring.commit(db_session, who, tender_id, data.digest)
         return {"digest": s.digest, "late": s.late}
 
     @post("/scores/reveal", summary="Reveal the sheet (only once every member committed)")
@@ -641,14 +641,14 @@ class TenderEvaluationController(Controller):
         services: Services,
         db_session: AsyncSession,
     ) -> dict[str, Any]:
-        s = await ev(services).workspace.reveal(db_session, who, tender_id, data.sheet)
+        s = await ev(services).scoring.reveal(db_session, who, tender_id, data.sheet)
         return {"digest": s.digest, "revealed": True}
 
     @post("/scores/reasons", summary="Written reason for a score far from the committee median")
     async def reason(
         self, tender_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        r = await ev(services).workspace.give_reason(
+        r = await ev(services).scoring.give_reason(
             db_session, who, tender_id, data.company_id, data.item, data.reason
         )
         return {"item": r.item, "company_id": str(r.company_id)}
@@ -698,35 +698,26 @@ class TenderEvaluationController(Controller):
     async def draft(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        r = await ev(services).workspace.draft_report(db_session, who, tender_id)
+        r = await ev(services).reports.draft_report(db_session, who, tender_id)
         return {"sha256": r.content_sha256, "content": r.content}
 
     @get("/report", summary="The committee report (members by seat)")
     async def report(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        r, sigs = await ev(services).workspace.report(db_session, who, tender_id)
-        seats = {
-            s.id: s.seat_no
-            for s in await db_session.scalars(
-                select(CommitteeSeat).where(CommitteeSeat.tender_id == tender_id)
-            )
-        }
+        r, sigs = await ev(services).reports.report(db_session, who, tender_id)
         return {
             "sha256": r.content_sha256,
             "content": r.content,
             "finalized_at": r.finalized_at.isoformat() if r.finalized_at else None,
-            "signatures": [
-                {"member": f"M{seats[s.seat_id]}", "verdict": s.verdict, "reason": s.reason}
-                for s in sorted(sigs, key=lambda s: seats[s.seat_id])
-            ],
+            "signatures": [{"member": m, "verdict": s.verdict, "reason": s.reason} for m, s in sigs],
         }
 
     @post("/report/sign", summary="Sign the report, or dissent with reasons")
     async def sign(
         self, tender_id: uuid.UUID, data: SignIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        s = await ev(services).workspace.sign(
+        s = await ev(services).reports.sign(
             db_session, who, tender_id, data.dissent, data.reason, data.sha256
         )
         return {"verdict": s.verdict}
@@ -735,7 +726,7 @@ class TenderEvaluationController(Controller):
     async def finalize(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        r = await ev(services).workspace.finalize(db_session, who, tender_id)
+        r = await ev(services).reports.finalize(db_session, who, tender_id)
         return {"sha256": r.content_sha256, "candidates": r.content["candidates"]}
 
     @get("/publicity", summary="Candidate publicity (public)", opt=PUBLIC)
