@@ -8,15 +8,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.api.deps import deliver, ev
 from evaluation.api.inputs import DecisionIn, DeclareIn, DrawIn, RepresentativeIn, RespondIn, RevealIn
 from evaluation.api.schemas import (
+    CommitmentOut,
     CommitteeSeatOut,
     DrawDecisionOut,
     DrawOut,
+    DrawRecordOut,
     DrawRequestOut,
     DrawRevealOut,
     MySeatOut,
@@ -176,7 +180,7 @@ class TenderDrawController(Controller):
             remote_fraction=req.remote_fraction,
             draw_at=req.draw_at.isoformat(),
             decision_note=req.decision_note,
-            commitment=row.commitment if row else None,
+            commitment=msgspec.convert(row.commitment, CommitmentOut) if row else None,
             commitment_digest=row.commitment_digest if row else None,
             commitment_ledger_index=row.commitment_index if row else None,
             record_sha256=row.record_sha256 if row else None,
@@ -187,6 +191,8 @@ class TenderDrawController(Controller):
         summary="The draw record (canonical JSON) for `tenderhall draw verify`",
         opt=PUBLIC,
         media_type="application/json",
+        # The body is the stored canonical bytes (the digest is over them); this documents them.
+        responses={200: ResponseSpec(DrawRecordOut, description="The draw record", generate_examples=False)},
     )
     async def record(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession

@@ -115,6 +115,74 @@ class DrawRevealOut(Out):
     record_sha256: str | None
 
 
+class CommitmentOut(Out):
+    """What the platform commits to before the draw (``tenderhall.draw-commitment.v1``)."""
+
+    exclusion_counts: dict[str, int]  # avoidance rule -> experts it excluded
+    format: str
+    params_hash: str
+    pool_hash: str
+    pool_size: int
+    secret_hash: str
+
+
+class RulesOut(Out):
+    conflict_kinds: list[str]
+    former_relation_years: int
+    same_tenderer_cap: int
+    yearly_evaluation_cap: int
+
+
+class DrawParamsOut(Out):
+    committee_size: int
+    evaluation_date: date
+    expert_seats: int
+    format: str
+    min_remote: int
+    remote_fraction: list[int]  # [numerator, denominator]
+    reserves: int
+    rules: RulesOut
+    seats: dict[str, int]
+    tender_city: str
+    tender_id: str
+    tenderer_representatives: int
+
+
+class PoolExpertOut(Out):
+    city: str
+    expert_id: str
+    specialties: list[str]
+
+
+class DrawnSeatOut(Out):
+    expert_id: str
+    specialty: str
+
+
+class ReplacementOut(Out):
+    departed_id: str
+    reason: str
+    replacement_id: str
+    specialty: str
+
+
+class DrawRecordOut(Out):
+    """The published draw record (``tenderhall.draw-record.v1``, RFC 8785 canonical JSON):
+    everything ``tenderhall draw verify`` needs to replay the draw.  Sent as the stored bytes,
+    which this type describes."""
+
+    commitment: CommitmentOut
+    committee: list[DrawnSeatOut]
+    format: str
+    params: DrawParamsOut
+    platform_secret: str  # hex
+    pool: list[PoolExpertOut]
+    replacements: list[ReplacementOut]
+    reserves: list[str]
+    seed: str  # hex
+    supervisor_value: str  # hex
+
+
 class DrawOut(Out):
     id: uuid.UUID
     status: str
@@ -124,7 +192,7 @@ class DrawOut(Out):
     remote_fraction: str
     draw_at: Timestamp
     decision_note: str | None
-    commitment: dict[str, Any] | None
+    commitment: CommitmentOut | None
     commitment_digest: str | None
     commitment_ledger_index: int | None
     record_sha256: str | None
