@@ -15,11 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evaluation import committee
 from evaluation import price_score as ps
 from evaluation.access import label
 from evaluation.hashrng import canonical_json, sha256_hex
@@ -27,9 +27,7 @@ from evaluation.models import AdjustmentVote, CommitteeReport, CommitteeSeat, Pr
 from tenderhall.auth.policy import Subject
 from tenderhall.bounds import OutOfBounds, parse_yuan
 from tenderhall.errors import Conflict, InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from evaluation.workspace import Workspace
+from tenderhall.services import Services
 
 METHOD = "lowest_evaluated_price"
 
@@ -70,15 +68,14 @@ class AdjustmentView:
 
 
 class Adjustments:
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self.services = workspace.services
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     async def _open(
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
     ) -> tuple[uuid.UUID, CommitteeSeat]:
-        tender = await self.workspace._tender(db, who, tender_id, "evaluation.score")
-        seat = await self.workspace._seat(db, tender, who)
+        tender = await committee.tender_for(self.services, db, who, tender_id, "evaluation.score")
+        seat = await committee.my_seat(db, tender, who)
         if (tender.rubric or {}).get("price_method") != METHOD:
             raise Conflict("adjustment.not_this_method")
         if await db.scalar(select(CommitteeReport.id).where(CommitteeReport.tender_id == tender.id)):
@@ -98,7 +95,7 @@ class Adjustments:
         value = parse_amount(amount)
         if not reason.strip():
             raise InvalidInput("adjustment.reason_required")
-        qualified = await self.workspace.qualification(db, tid)
+        qualified = await committee.qualification(db, tid)
         if qualified is None:
             raise Conflict("scoring.qualification_pending")
         if company_id not in qualified:
@@ -157,12 +154,12 @@ class Adjustments:
         return after
 
     async def _view(self, db: AsyncSession, tender_id: uuid.UUID, row: PriceAdjustment) -> AdjustmentView:
-        members = await self.workspace.members(db, tender_id)
+        members = await committee.members(db, tender_id)
         return next(v for v in await views(db, tender_id, members) if v.row.id == row.id)
 
     async def listing(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[AdjustmentView]:
-        tender = await self.workspace._tender(db, who, tender_id, "evaluation.progress.view")
-        return await views(db, tender.id, await self.workspace.members(db, tender.id))
+        tender = await committee.tender_for(self.services, db, who, tender_id, "evaluation.progress.view")
+        return await views(db, tender.id, await committee.members(db, tender.id))
 
 
 async def views(db: AsyncSession, tender_id: uuid.UUID, seats: list[CommitteeSeat]) -> list[AdjustmentView]:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bidding.service import Bidding
+from evaluation import committee
 from evaluation.access import label
 from evaluation.models import CommitteeSeat, Expert, ExpertStatus
 from evaluation.ranking import ItemKind
@@ -205,10 +206,7 @@ async def _fill_committee(db: Any, ctx: Any, tender_id: uuid.UUID) -> None:
 
 
 async def _members(db: Any, ctx: Any, tender_id: uuid.UUID) -> list[tuple[str, Subject]]:
-    return [
-        (label(s), ctx.who(_username(ctx, s.user_id)))
-        for s in await _ev(ctx).workspace.members(db, tender_id)
-    ]
+    return [(label(s), ctx.who(_username(ctx, s.user_id))) for s in await committee.members(db, tender_id)]
 
 
 def _sheet(ctx: Any, tender: Any, member: str, bidders: list[str], k: int) -> dict[str, Any]:
@@ -240,7 +238,7 @@ def _sheet(ctx: Any, tender: Any, member: str, bidders: list[str], k: int) -> di
 async def _qualify(db: Any, ctx: Any, tender: Any) -> None:
     ev = _ev(ctx)
     hall = ctx.services.get(Bidding).hall
-    bids = await ev.workspace.bids(db, tender.id)
+    bids = await committee.bids(db, tender.id)
     for k, (_, who) in enumerate(await _members(db, ctx, tender.id)):
         for j, bid in enumerate(bids):
             # Each member reads the package first (decrypted on the fly; the access log notes it).
@@ -249,19 +247,19 @@ async def _qualify(db: Any, ctx: Any, tender: Any) -> None:
             # One member fails one bidder on its bond evidence; the majority passes it.
             passed = not (k == 0 and j == len(bids) - 1)
             reason = "" if passed else "投标保证金凭证与投标人名称不一致，建议澄清"
-            await ev.workspace.review(db, who, tender.id, bid.company_id, passed, reason)
+            await ev.scoring.review(db, who, tender.id, bid.company_id, passed, reason)
 
 
 async def _score(db: Any, ctx: Any, tender: Any, committing: int | None = None) -> dict[str, dict[str, Any]]:
     ev = _ev(ctx)
-    qualified = await ev.workspace.qualification(db, tender.id) or {}
+    qualified = await committee.qualification(db, tender.id) or {}
     bidders = sorted(str(c) for c, ok in qualified.items() if ok)
     sheets = {}
     for k, (member, who) in enumerate(await _members(db, ctx, tender.id)):
         if committing is not None and k >= committing:
             break
         sheets[member] = _sheet(ctx, tender, member, bidders, k)
-        await ev.workspace.commit(db, who, tender.id, sheet_digest(sheets[member]))
+        await ev.scoring.commit(db, who, tender.id, sheet_digest(sheets[member]))
     return sheets
 
 
@@ -326,15 +324,15 @@ async def _awarded(db: Any, ctx: Any, today: datetime) -> AsyncIterator[datetime
     sheets = await _score(db, ctx, tender)
     yield start + timedelta(hours=3)
     for member, who in await _members(db, ctx, tender.id):
-        await ev.workspace.reveal(db, who, tender.id, sheets[member])
+        await ev.scoring.reveal(db, who, tender.id, sheets[member])
     yield start + timedelta(hours=4)
-    report = await ev.workspace.draft_report(db, ctx.who(staff), tender.id)
+    report = await ev.reports.draft_report(db, ctx.who(staff), tender.id)
     for k, (_, who) in enumerate(await _members(db, ctx, tender.id)):
         dissent = k == 4
         reason = "第一中标候选人施工组织设计中的度汛措施不足，不同意其排名" if dissent else ""
-        await ev.workspace.sign(db, who, tender.id, dissent, reason, report.content_sha256)
+        await ev.reports.sign(db, who, tender.id, dissent, reason, report.content_sha256)
     yield start + timedelta(hours=5)
-    await ev.workspace.finalize(db, ctx.who(staff), tender.id)
+    await ev.reports.finalize(db, ctx.who(staff), tender.id)
     candidates: list[str] = report.content["candidates"]
     registered = {ctx.users[n].company_id: n for n in BIDDERS_AWARDED}
     objector = next(n for c, n in registered.items() if str(c) != candidates[0])
@@ -350,7 +348,7 @@ async def _awarded(db: Any, ctx: Any, today: datetime) -> AsyncIterator[datetime
         objection.id,
         "经核查，该项目经理原任职项目已于上月竣工验收，不存在在建项目任职情况。",
     )
-    prices_of = {str(b.company_id): Decimal(b.price) for b in await ev.workspace.bids(db, tender.id)}
+    prices_of = {str(b.company_id): Decimal(b.price) for b in await committee.bids(db, tender.id)}
     winner = min(candidates, key=lambda c: (prices_of[c], candidates.index(c)))
     yield start + timedelta(days=2, hours=2)
     await ev.awards.decide(

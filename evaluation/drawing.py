@@ -546,6 +546,15 @@ class Draws:
         )
         return req, row
 
+    async def current(
+        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
+    ) -> tuple[DrawRequest, DrawRecordRow | None]:
+        """The tender's latest draw request and its commitment; 404 while there is none."""
+        req, row = await self.for_tender(db, who, tender_id)
+        if req is None:
+            raise NotFound("error.not_found", kind="draw")
+        return req, row
+
     async def seats(
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
     ) -> list[tuple[CommitteeSeat, Expert | None, User | None]]:

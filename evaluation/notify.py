@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from evaluation.models import Notification
 from tenderhall.auth.models import User
+from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.clock import Clock
 from tenderhall.i18n import translate
 
@@ -81,6 +82,17 @@ class Notifier:
     def __init__(self, smtp: SmtpSettings, clock: Clock) -> None:
         self.smtp = smtp
         self.clock = clock
+
+    async def inbox(self, db: AsyncSession, who: Subject) -> list[Notification]:
+        """The caller's own notifications, newest first."""
+        enforce(who, "notification.view", Resource(kind="notification", user_id=who.user_id))
+        return list(
+            await db.scalars(
+                select(Notification)
+                .where(Notification.user_id == who.user_id)
+                .order_by(Notification.created_at.desc())
+            )
+        )
 
     async def notify(
         self, db: AsyncSession, user_id: Any, kind: str, params: dict[str, Any], email: str | None = None

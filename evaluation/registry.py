@@ -80,6 +80,10 @@ class Registry:
         rows = await db.scalars(select(Centre).where(Centre.region_id == region_id))
         return {c.code: c for c in rows}
 
+    async def specialties(self, db: AsyncSession) -> list[SpecialtyCode]:
+        """The specialty code table (public: experts and tenders both use its codes)."""
+        return list(await db.scalars(select(SpecialtyCode).order_by(SpecialtyCode.code)))
+
     async def _known_specialties(self, db: AsyncSession) -> frozenset[str] | None:
         codes = frozenset(await db.scalars(select(SpecialtyCode.code)))
         return codes or None  # an empty code table accepts any code (not yet imported)

@@ -20,7 +20,9 @@ from evaluation.models import EvaluationPlan
 from evaluation.notify import Notifier, SmtpSettings
 from evaluation.opened import OpenedBidSource, StoredSource
 from evaluation.registry import Registry
+from evaluation.report import Reports
 from evaluation.representatives import Representatives
+from evaluation.scoring import Scoring
 from evaluation.workspace import Workspace
 from tenderhall.auth.policy import Subject, enforce
 from tenderhall.bounds import OutOfBounds, parse_decimal
@@ -82,8 +84,10 @@ class Evaluation:
         self.registry = Registry(services)
         self.draws = Draws(services, self.registry, self.notifier)
         self.workspace = Workspace(services, self.draws, source)
+        self.scoring = Scoring(services, self.draws)
+        self.reports = Reports(services, self.draws)
         self.representatives = Representatives(services, self.notifier)
-        self.adjustments = Adjustments(self.workspace)
+        self.adjustments = Adjustments(services)
         self.awards = Awards(services, self.draws, self.notifier)
 
     @classmethod

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 
 from tenderhall.ledger.models import LedgerEntry
@@ -373,10 +374,12 @@ async def test_draw_to_award(
     record = await client.get(f"{base}/draw/record")
     assert record.status_code == 200
     assert record.headers["x-commitment-digest"] == commitment
+    from evaluation.api.schemas import DrawRecordOut
     from evaluation.draw import DrawRecord
     from evaluation.draw_verify import verify_draw
 
     rec = DrawRecord.from_json(record.content)
+    msgspec.json.decode(record.content, type=DrawRecordOut)  # the document describes the record
     assert [r.reason for r in rec.replacements] == ["declined", "conflict_declared"]
     assert verify_draw(record.content, anchored_commitment_digest=commitment).ok
 
