@@ -34,7 +34,7 @@ def providers() -> list[Any]:
         bidding.use_committee(committee)
         return bidding
 
-    return [Provider(Bidding, build, {"committee": COMMITTEE})]
+    return [Provider(Bidding, build, {"committee": COMMITTEE}, dependency="bidding")]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

@@ -34,7 +34,7 @@ def providers() -> list[Any]:
         svc.use_committee(committee)
         return svc
 
-    return [Provider(Collusion, build, {"bidding": Bidding, "committee": COMMITTEE})]
+    return [Provider(Collusion, build, {"bidding": Bidding, "committee": COMMITTEE}, dependency="collusion")]
 
 
 def policy_rules() -> list[Any]:

@@ -34,6 +34,7 @@ def providers() -> list[Any]:
             Evaluation,
             lambda services, bidding: Evaluation.attach(services, bidding.opened),
             {"bidding": Bidding},
+            dependency="evaluation",
         ),
     ]
 

@@ -9,10 +9,11 @@ import msgspec
 from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.api.deps import deliver, ev
+from evaluation.api.deps import deliver
 from evaluation.api.inputs import ChoiceIn, FileIn, TextIn
 from evaluation.api.schemas import DecisionOut, NoticeOut, ObjectionOut, PublicityOut
 from evaluation.models import AwardNotice, Objection, TendererDecision
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
 from tenderhall.services import Services
 from tenderhall.web.openapi import PUBLIC
@@ -52,21 +53,26 @@ class AwardController(Controller):
 
     @get("/publicity", summary="Candidate publicity (public)", opt=PUBLIC)
     async def publicity(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> PublicityOut:
-        return msgspec.convert(await ev(services).awards.publicity(db_session, who, tender_id), PublicityOut)
+        return msgspec.convert(await evaluation.awards.publicity(db_session, who, tender_id), PublicityOut)
 
     @post("/objections", summary="A bidder's objection during publicity")
     async def object(
-        self, tender_id: uuid.UUID, data: TextIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: TextIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> ObjectionOut:
-        return objection_out(await ev(services).awards.object(db_session, who, tender_id, data.text))
+        return objection_out(await evaluation.awards.object(db_session, who, tender_id, data.text))
 
     @get("/objections", summary="Objections (a bidder sees its own)")
     async def objections(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[ObjectionOut]:
-        return [objection_out(o) for o in await ev(services).awards.objections(db_session, who, tender_id)]
+        return [objection_out(o) for o in await evaluation.awards.objections(db_session, who, tender_id)]
 
     @post("/objections/{objection_id:uuid}/answer", summary="The tenderer answers an objection")
     async def answer(
@@ -76,44 +82,60 @@ class AwardController(Controller):
         data: TextIn,
         who: Subject,
         services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> Response[ObjectionOut]:
-        o = await ev(services).awards.answer(db_session, who, tender_id, objection_id, data.text)
-        return Response(objection_out(o), status_code=201, background=deliver(services))
+        o = await evaluation.awards.answer(db_session, who, tender_id, objection_id, data.text)
+        return Response(objection_out(o), status_code=201, background=deliver(evaluation, services))
 
     @post("/decision", summary="评定分离: the tenderer chooses among the candidates by the tender's method")
     async def decide(
-        self, tender_id: uuid.UUID, data: ChoiceIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: ChoiceIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> DecisionOut:
         return decision_out(
-            await ev(services).awards.decide(
+            await evaluation.awards.decide(
                 db_session, who, tender_id, data.company_id, data.reason, data.votes
             )
         )
 
     @get("/decision", summary="The tenderer's decision and its filing")
     async def decision(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> DecisionOut:
-        return decision_out(await ev(services).awards.decision(db_session, who, tender_id))
+        return decision_out(await evaluation.awards.decision(db_session, who, tender_id))
 
     @post("/decision/file", summary="Supervisor files (or returns) the decision")
     async def file(
-        self, tender_id: uuid.UUID, data: FileIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: FileIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> DecisionOut:
-        return decision_out(
-            await ev(services).awards.file(db_session, who, tender_id, data.accept, data.note)
-        )
+        return decision_out(await evaluation.awards.file(db_session, who, tender_id, data.accept, data.note))
 
     @post("/award", summary="Issue the award notice and the result notices")
     async def award(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> Response[list[NoticeOut]]:
-        notices = await ev(services).awards.issue(db_session, who, tender_id)
-        return Response([notice_out(n) for n in notices], status_code=201, background=deliver(services))
+        notices = await evaluation.awards.issue(db_session, who, tender_id)
+        return Response(
+            [notice_out(n) for n in notices], status_code=201, background=deliver(evaluation, services)
+        )
 
     @get("/notices", summary="Award and result notices (public after the award)", opt=PUBLIC)
     async def notices(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[NoticeOut]:
-        return [notice_out(n) for n in await ev(services).awards.notices(db_session, who, tender_id)]
+        return [notice_out(n) for n in await evaluation.awards.notices(db_session, who, tender_id)]

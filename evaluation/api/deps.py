@@ -1,5 +1,6 @@
-"""What every evaluation handler needs besides its body: the evaluation service, the after-commit
-email task, and the raw CSV body of the import endpoints."""
+"""What evaluation handlers need besides their body and the evaluation service (a dependency by
+type, ``evaluation: Evaluation``): the after-commit email task, and the raw CSV body of the
+import endpoints."""
 
 from __future__ import annotations
 
@@ -14,13 +15,9 @@ from tenderhall.services import Services
 from tenderhall.web.api.schemas import check_body
 
 
-def ev(services: Services) -> Evaluation:
-    return services.get(Evaluation)
-
-
-def deliver(services: Services) -> BackgroundTask:
+def deliver(evaluation: Evaluation, services: Services) -> BackgroundTask:
     """Emails go out after the transaction commits (a background task of the answer)."""
-    return BackgroundTask(ev(services).notifier.deliver_pending, services.sessionmaker)
+    return BackgroundTask(evaluation.notifier.deliver_pending, services.sessionmaker)
 
 
 async def csv_body(request: Request[Any, Any, Any]) -> str:

@@ -13,7 +13,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.api.deps import deliver, ev
+from evaluation.api.deps import deliver
 from evaluation.api.inputs import DecisionIn, DeclareIn, DrawIn, RepresentativeIn, RespondIn, RevealIn
 from evaluation.api.schemas import (
     CommitmentOut,
@@ -28,6 +28,7 @@ from evaluation.api.schemas import (
     SeatOut,
 )
 from evaluation.models import CommitteeSeat
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
 from tenderhall.errors import InvalidInput
 from tenderhall.services import Services
@@ -63,10 +64,10 @@ class DrawController(Controller):
         request_id: uuid.UUID,
         data: DecisionIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> DrawDecisionOut:
-        req = await ev(services).draws.decide(db_session, who, request_id, data.approve, data.note)
+        req = await evaluation.draws.decide(db_session, who, request_id, data.approve, data.note)
         return DrawDecisionOut(id=req.id, status=req.status)
 
     @post("/{request_id:uuid}/reveal", summary="Supervisor supplies its random value; the draw runs")
@@ -76,11 +77,12 @@ class DrawController(Controller):
         data: RevealIn,
         who: Subject,
         services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> Response[DrawRevealOut]:
-        row = await ev(services).draws.reveal(db_session, who, request_id, data.value)
+        row = await evaluation.draws.reveal(db_session, who, request_id, data.value)
         body = DrawRevealOut(id=row.id, commitment=row.commitment_digest, record_sha256=row.record_sha256)
-        return Response(body, status_code=201, background=deliver(services))
+        return Response(body, status_code=201, background=deliver(evaluation, services))
 
 
 class SeatController(Controller):
@@ -88,35 +90,52 @@ class SeatController(Controller):
     tags = ["evaluation"]
 
     @get("/", summary="The signed-in expert's seats")
-    async def mine(self, who: Subject, services: Services, db_session: AsyncSession) -> list[MySeatOut]:
+    async def mine(self, who: Subject, evaluation: Evaluation, db_session: AsyncSession) -> list[MySeatOut]:
         return [
             MySeatOut(**seat_fields(s), reference=t.reference, title=t.title)
-            for s, t in await ev(services).draws.my_seats(db_session, who)
+            for s, t in await evaluation.draws.my_seats(db_session, who)
         ]
 
     @post("/{seat_id:uuid}/respond", summary="Accept or decline before the deadline")
     async def respond(
-        self, seat_id: uuid.UUID, data: RespondIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        seat_id: uuid.UUID,
+        data: RespondIn,
+        who: Subject,
+        services: Services,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> Response[SeatOut]:
-        seat = await ev(services).draws.respond(db_session, who, seat_id, data.accept, data.reason)
-        return Response(seat_out(seat), status_code=201, background=deliver(services))
+        seat = await evaluation.draws.respond(db_session, who, seat_id, data.accept, data.reason)
+        return Response(seat_out(seat), status_code=201, background=deliver(evaluation, services))
 
     @post(
         "/{seat_id:uuid}/declaration",
         summary="The 回避声明: no conflict, or a conflict (triggers a replacement)",
     )
     async def declare(
-        self, seat_id: uuid.UUID, data: DeclareIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        seat_id: uuid.UUID,
+        data: DeclareIn,
+        who: Subject,
+        services: Services,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> Response[SeatOut]:
-        seat = await ev(services).draws.declare(db_session, who, seat_id, data.conflict, data.statement)
-        return Response(seat_out(seat), status_code=201, background=deliver(services))
+        seat = await evaluation.draws.declare(db_session, who, seat_id, data.conflict, data.statement)
+        return Response(seat_out(seat), status_code=201, background=deliver(evaluation, services))
 
     @post("/{seat_id:uuid}/no-show", summary="Staff: the expert did not come; the next reserve is called")
     async def no_show(
-        self, seat_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        seat_id: uuid.UUID,
+        who: Subject,
+        services: Services,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> Response[SeatOut]:
-        seat = await ev(services).draws.no_show(db_session, who, seat_id)
-        return Response(seat_out(seat), status_code=201, background=deliver(services))
+        seat = await evaluation.draws.no_show(db_session, who, seat_id)
+        return Response(seat_out(seat), status_code=201, background=deliver(evaluation, services))
 
 
 class TenderDrawController(Controller):
@@ -131,7 +150,7 @@ class TenderDrawController(Controller):
         tender_id: uuid.UUID,
         data: dict[str, Any],
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> PlanOut:
         for name in ("scoring_deadline", "signing_deadline"):
@@ -141,7 +160,7 @@ class TenderDrawController(Controller):
                 except ValueError:
                     raise InvalidInput("error.invalid") from None
         check_body(data)
-        p = await ev(services).set_plan(db_session, who, tender_id, data)
+        p = await evaluation.set_plan(db_session, who, tender_id, data)
         return PlanOut(
             decision_method=p.decision_method,
             sme_deduction_pct=p.sme_deduction_pct,
@@ -151,9 +170,14 @@ class TenderDrawController(Controller):
 
     @post("/draws", summary="Request an expert draw (staff)")
     async def request_draw(
-        self, tender_id: uuid.UUID, data: DrawIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: DrawIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> DrawRequestOut:
-        req = await ev(services).draws.request(
+        req = await evaluation.draws.request(
             db_session,
             who,
             tender_id,
@@ -168,9 +192,9 @@ class TenderDrawController(Controller):
 
     @get("/draw", summary="The draw request and its commitment (no names)", opt=PUBLIC)
     async def draw(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> DrawOut:
-        req, row = await ev(services).draws.current(db_session, who, tender_id)
+        req, row = await evaluation.draws.current(db_session, who, tender_id)
         return DrawOut(
             id=req.id,
             status=req.status,
@@ -195,9 +219,9 @@ class TenderDrawController(Controller):
         responses={200: ResponseSpec(DrawRecordOut, description="The draw record", generate_examples=False)},
     )
     async def record(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> Response[bytes]:
-        data, digest = await ev(services).record(db_session, who, tender_id)
+        data, digest = await evaluation.record(db_session, who, tender_id)
         return Response(data, media_type="application/json", headers={"x-commitment-digest": digest})
 
     @get(
@@ -206,7 +230,7 @@ class TenderDrawController(Controller):
         opt=PUBLIC,
     )
     async def committee(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[CommitteeSeatOut]:
         return [
             CommitteeSeatOut(
@@ -217,7 +241,7 @@ class TenderDrawController(Controller):
                 city=e.city if e else None,
                 reason=s.reason,
             )
-            for s, e, u in await ev(services).draws.seats(db_session, who, tender_id)
+            for s, e, u in await evaluation.draws.seats(db_session, who, tender_id)
         ]
 
     @post("/representatives", summary="The tenderer seats one of its staff as 招标人代表")
@@ -227,7 +251,8 @@ class TenderDrawController(Controller):
         data: RepresentativeIn,
         who: Subject,
         services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> Response[SeatOut]:
-        seat = await ev(services).representatives.appoint(db_session, who, tender_id, data.user_id)
-        return Response(seat_out(seat), status_code=201, background=deliver(services))
+        seat = await evaluation.representatives.appoint(db_session, who, tender_id, data.user_id)
+        return Response(seat_out(seat), status_code=201, background=deliver(evaluation, services))

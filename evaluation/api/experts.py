@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.api.deps import csv_body, ev
+from evaluation.api.deps import csv_body
 from evaluation.api.inputs import AbsenceIn, ExpertPatch, RatingIn, RelationIn
 from evaluation.api.schemas import (
     AbsenceOut,
@@ -25,9 +25,9 @@ from evaluation.api.schemas import (
 )
 from evaluation.models import Expert, ExpertAbsence, ExpertRelation
 from evaluation.registry import RowResult
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
 from tenderhall.i18n import translate
-from tenderhall.services import Services
 from tenderhall.web.api.schemas import PageLimit, PageOffset, check_body
 from tenderhall.web.openapi import PUBLIC
 from tenderhall.web.problems import request_locale
@@ -84,40 +84,40 @@ class ExpertController(Controller):
     async def list_experts(
         self,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
         q: str | None = None,
         limit: PageLimit = 50,
         offset: PageOffset = 0,
     ) -> ExpertPageOut:
-        rows, total = await ev(services).registry.search(db_session, who, q, limit, offset)
+        rows, total = await evaluation.registry.search(db_session, who, q, limit, offset)
         return ExpertPageOut(items=[expert_out(e) for e in rows], total=total)
 
     @post("/", summary="Add one expert (same fields as a CSV row)")
     async def create(
-        self, data: dict[str, str], who: Subject, services: Services, db_session: AsyncSession
+        self, data: dict[str, str], who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> ExpertOut:
         check_body(data)
-        return expert_out(await ev(services).registry.create(db_session, who, data))
+        return expert_out(await evaluation.registry.create(db_session, who, data))
 
     @post("/import", summary="Import experts from CSV; a bad row is reported and never stops the others")
     async def import_csv(
         self,
         request: Request[Any, Any, Any],
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> ImportOut:
-        rows = await ev(services).registry.import_csv(db_session, who, await csv_body(request))
+        rows = await evaluation.registry.import_csv(db_session, who, await csv_body(request))
         return rows_out(rows, request_locale(request))
 
     @get("/export", summary="Export the region's experts as CSV", media_type="text/csv")
-    async def export_csv(self, who: Subject, services: Services, db_session: AsyncSession) -> str:
-        return await ev(services).registry.export_csv(db_session, who)
+    async def export_csv(self, who: Subject, evaluation: Evaluation, db_session: AsyncSession) -> str:
+        return await evaluation.registry.export_csv(db_session, who)
 
     @get("/specialties", summary="The specialty code table", opt=PUBLIC)
-    async def specialties(self, services: Services, db_session: AsyncSession) -> list[SpecialtyOut]:
-        rows = await ev(services).registry.specialties(db_session)
+    async def specialties(self, evaluation: Evaluation, db_session: AsyncSession) -> list[SpecialtyOut]:
+        rows = await evaluation.registry.specialties(db_session)
         return [SpecialtyOut(code=r.code, name=r.name, parent=r.parent_code) for r in rows]
 
     @post("/specialties/import", summary="Import specialty codes (CSV code,name,parent)")
@@ -125,21 +125,21 @@ class ExpertController(Controller):
         self,
         request: Request[Any, Any, Any],
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> ImportOut:
-        rows = await ev(services).registry.import_specialties(db_session, who, await csv_body(request))
+        rows = await evaluation.registry.import_specialties(db_session, who, await csv_body(request))
         return rows_out(rows, request_locale(request))
 
     @get("/me", summary="The signed-in expert's own registry entry")
-    async def me(self, who: Subject, services: Services, db_session: AsyncSession) -> ExpertOut:
-        return expert_out(await ev(services).registry.mine(db_session, who))
+    async def me(self, who: Subject, evaluation: Evaluation, db_session: AsyncSession) -> ExpertOut:
+        return expert_out(await evaluation.registry.mine(db_session, who))
 
     @get("/{expert_id:uuid}", summary="One expert")
     async def get_expert(
-        self, expert_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, expert_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> ExpertOut:
-        return expert_out(await ev(services).registry.get(db_session, who, expert_id))
+        return expert_out(await evaluation.registry.get(db_session, who, expert_id))
 
     @patch("/{expert_id:uuid}", summary="Change status, employer, titles or specialties")
     async def update(
@@ -147,11 +147,11 @@ class ExpertController(Controller):
         expert_id: uuid.UUID,
         data: ExpertPatch,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> ExpertOut:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        return expert_out(await ev(services).registry.update(db_session, who, expert_id, changes))
+        return expert_out(await evaluation.registry.update(db_session, who, expert_id, changes))
 
     @post("/{expert_id:uuid}/absences", summary="Leave (the expert) or suspension (staff)")
     async def add_absence(
@@ -159,19 +159,19 @@ class ExpertController(Controller):
         expert_id: uuid.UUID,
         data: AbsenceIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> AbsenceOut:
-        a = await ev(services).registry.add_absence(
+        a = await evaluation.registry.add_absence(
             db_session, who, expert_id, data.kind, data.starts_on, data.ends_on, data.reason
         )
         return absence_out(a)
 
     @get("/{expert_id:uuid}/absences", summary="Leave and suspensions")
     async def absences(
-        self, expert_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, expert_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[AbsenceOut]:
-        return [absence_out(a) for a in await ev(services).registry.absences(db_session, who, expert_id)]
+        return [absence_out(a) for a in await evaluation.registry.absences(db_session, who, expert_id)]
 
     @post("/{expert_id:uuid}/relations", summary="Declare a relation to a company or organisation")
     async def declare(
@@ -179,25 +179,30 @@ class ExpertController(Controller):
         expert_id: uuid.UUID,
         data: RelationIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> RelationOut:
-        r = await ev(services).registry.declare_relation(
+        r = await evaluation.registry.declare_relation(
             db_session, who, expert_id, data.kind, data.party_uscc, data.party_name, data.ended_on, data.note
         )
         return relation_out(r)
 
     @get("/{expert_id:uuid}/relations", summary="Declared relations")
     async def relations(
-        self, expert_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, expert_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[RelationOut]:
-        return [relation_out(r) for r in await ev(services).registry.relations(db_session, who, expert_id)]
+        return [relation_out(r) for r in await evaluation.registry.relations(db_session, who, expert_id)]
 
     @post("/{expert_id:uuid}/ratings", summary="Rate an expert's work on one evaluation (1-5)")
     async def rate(
-        self, expert_id: uuid.UUID, data: RatingIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        expert_id: uuid.UUID,
+        data: RatingIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> RatingOut:
-        r = await ev(services).registry.rate(
+        r = await evaluation.registry.rate(
             db_session, who, expert_id, data.tender_id, data.score, data.comment
         )
         return RatingOut(id=r.id, score=r.score)

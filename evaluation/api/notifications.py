@@ -7,11 +7,10 @@ from typing import Any
 from litestar import Controller, Request, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.api.deps import ev
 from evaluation.api.schemas import NotificationOut
 from evaluation.notify import render
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
-from tenderhall.services import Services
 from tenderhall.web.problems import request_locale
 
 
@@ -21,11 +20,11 @@ class NotificationController(Controller):
 
     @get("/", summary="The caller's notifications, newest first")
     async def mine(
-        self, request: Request[Any, Any, Any], who: Subject, services: Services, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[NotificationOut]:
         locale = request_locale(request)
         out = []
-        for n in await ev(services).notifier.inbox(db_session, who):
+        for n in await evaluation.notifier.inbox(db_session, who):
             subject, body = render(n.kind, locale, n.params)
             out.append(
                 NotificationOut(

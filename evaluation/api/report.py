@@ -8,11 +8,10 @@ import uuid
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.api.deps import ev
 from evaluation.api.inputs import SignIn
 from evaluation.api.schemas import DraftOut, FinalizeOut, ReportOut, SignatureOut, SignOut
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
-from tenderhall.services import Services
 
 
 class ReportController(Controller):
@@ -21,16 +20,16 @@ class ReportController(Controller):
 
     @post("/", summary="Draft the committee report from the revealed scores (staff)")
     async def draft(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> DraftOut:
-        r = await ev(services).reports.draft_report(db_session, who, tender_id)
+        r = await evaluation.reports.draft_report(db_session, who, tender_id)
         return DraftOut(sha256=r.content_sha256, content=r.content)
 
     @get("/", summary="The committee report (members by seat)")
     async def report(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> ReportOut:
-        r, signatures = await ev(services).reports.report(db_session, who, tender_id)
+        r, signatures = await evaluation.reports.report(db_session, who, tender_id)
         return ReportOut(
             sha256=r.content_sha256,
             content=r.content,
@@ -40,16 +39,19 @@ class ReportController(Controller):
 
     @post("/sign", summary="Sign the report, or dissent with reasons")
     async def sign(
-        self, tender_id: uuid.UUID, data: SignIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: SignIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> SignOut:
-        s = await ev(services).reports.sign(
-            db_session, who, tender_id, data.dissent, data.reason, data.sha256
-        )
+        s = await evaluation.reports.sign(db_session, who, tender_id, data.dissent, data.reason, data.sha256)
         return SignOut(verdict=s.verdict)
 
     @post("/finalize", summary="Close signing (silence is assent) and publish the candidates")
     async def finalize(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> FinalizeOut:
-        r = await ev(services).reports.finalize(db_session, who, tender_id)
+        r = await evaluation.reports.finalize(db_session, who, tender_id)
         return FinalizeOut(sha256=r.content_sha256, candidates=r.content["candidates"])

@@ -11,7 +11,6 @@ from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adjustments import AdjustmentView
-from evaluation.api.deps import ev
 from evaluation.api.inputs import AdjustmentIn, CommitIn, ReasonIn, RevealSheetIn, ReviewIn, VoteIn
 from evaluation.api.schemas import (
     AdjustmentOut,
@@ -24,8 +23,8 @@ from evaluation.api.schemas import (
     StartOut,
     StatisticsOut,
 )
+from evaluation.service import Evaluation
 from tenderhall.auth.policy import Subject
-from tenderhall.services import Services
 
 
 def adjustment_out(v: AdjustmentView) -> AdjustmentOut:
@@ -48,40 +47,50 @@ class WorkspaceController(Controller):
 
     @post("/start", summary="Start evaluation: snapshot the opened bids (staff)")
     async def start(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> StartOut:
-        t = await ev(services).workspace.start(db_session, who, tender_id)
+        t = await evaluation.workspace.start(db_session, who, tender_id)
         return StartOut(state=t.state)
 
     @get("/progress", summary="Who has reviewed, committed and revealed (by seat)")
     async def progress(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> ProgressOut:
-        view = await ev(services).workspace.progress(db_session, who, tender_id)
+        view = await evaluation.workspace.progress(db_session, who, tender_id)
         return msgspec.convert(view, ProgressOut)
 
     @get("/bids", summary="The opened bids (committee only)")
     async def bids(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[BidOut]:
         return msgspec.convert(
-            await ev(services).workspace.bid_documents(db_session, who, tender_id), list[BidOut]
+            await evaluation.workspace.bid_documents(db_session, who, tender_id), list[BidOut]
         )
 
     @post("/qualification", summary="A member's qualification review of one bid")
     async def review(
-        self, tender_id: uuid.UUID, data: ReviewIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: ReviewIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> ReviewOut:
-        r = await ev(services).scoring.review(
+        r = await evaluation.scoring.review(
             db_session, who, tender_id, data.company_id, data.passed, data.reason
         )
         return ReviewOut(company_id=r.company_id, passed=r.passed)
 
     @post("/scores/commit", summary="Commit the SHA-256 of the canonical score sheet")
     async def commit(
-        self, tender_id: uuid.UUID, data: CommitIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: CommitIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> CommitOut:
-        s = await ev(services).scoring.commit(db_session, who, tender_id, data.digest)
+        s = await evaluation.scoring.commit(db_session, who, tender_id, data.digest)
         return CommitOut(digest=s.digest, late=s.late)
 
     @post("/scores/reveal", summary="Reveal the sheet (only once every member committed)")
@@ -90,17 +99,22 @@ class WorkspaceController(Controller):
         tender_id: uuid.UUID,
         data: RevealSheetIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> RevealOut:
-        s = await ev(services).scoring.reveal(db_session, who, tender_id, data.sheet)
+        s = await evaluation.scoring.reveal(db_session, who, tender_id, data.sheet)
         return RevealOut(digest=s.digest, revealed=True)
 
     @post("/scores/reasons", summary="Written reason for a score far from the committee median")
     async def reason(
-        self, tender_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services, db_session: AsyncSession
+        self,
+        tender_id: uuid.UUID,
+        data: ReasonIn,
+        who: Subject,
+        evaluation: Evaluation,
+        db_session: AsyncSession,
     ) -> ReasonOut:
-        r = await ev(services).scoring.give_reason(
+        r = await evaluation.scoring.give_reason(
             db_session, who, tender_id, data.company_id, data.item, data.reason
         )
         return ReasonOut(item=r.item, company_id=r.company_id)
@@ -111,11 +125,11 @@ class WorkspaceController(Controller):
         tender_id: uuid.UUID,
         data: AdjustmentIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> AdjustmentOut:
         return adjustment_out(
-            await ev(services).adjustments.propose(
+            await evaluation.adjustments.propose(
                 db_session, who, tender_id, data.company_id, data.amount, data.reason
             )
         )
@@ -127,23 +141,23 @@ class WorkspaceController(Controller):
         adjustment_id: uuid.UUID,
         data: VoteIn,
         who: Subject,
-        services: Services,
+        evaluation: Evaluation,
         db_session: AsyncSession,
     ) -> AdjustmentOut:
         return adjustment_out(
-            await ev(services).adjustments.vote(db_session, who, tender_id, adjustment_id, data.agree)
+            await evaluation.adjustments.vote(db_session, who, tender_id, adjustment_id, data.agree)
         )
 
     @get("/adjustments", summary="Proposed price adjustments with votes and outcomes (by seat)")
     async def adjustments(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> list[AdjustmentOut]:
-        return [adjustment_out(v) for v in await ev(services).adjustments.listing(db_session, who, tender_id)]
+        return [adjustment_out(v) for v in await evaluation.adjustments.listing(db_session, who, tender_id)]
 
     @get("/statistics", summary="Per-member deviation, Kendall's W, outliers (staff, supervisors)")
     async def statistics(
-        self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
+        self, tender_id: uuid.UUID, who: Subject, evaluation: Evaluation, db_session: AsyncSession
     ) -> StatisticsOut:
         return msgspec.convert(
-            await ev(services).workspace.statistics(db_session, who, tender_id), StatisticsOut
+            await evaluation.workspace.statistics(db_session, who, tender_id), StatisticsOut
         )

@@ -44,7 +44,7 @@ from tenderhall.web.api.schemas import HealthOut
 from tenderhall.web.api.tenders import TenderController
 from tenderhall.web.api.witness import WitnessController
 from tenderhall.web.apidocs import OfflineSwaggerRenderPlugin, swagger_ui_assets
-from tenderhall.web.deps import DEPENDENCIES
+from tenderhall.web.deps import DEPENDENCIES, service_dependencies
 from tenderhall.web.edge import bounded_address
 from tenderhall.web.openapi import (
     PUBLIC,
@@ -213,7 +213,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=route_handlers,
-        dependencies=DEPENDENCIES,
+        dependencies={**DEPENDENCIES, **service_dependencies(services)},
         plugins=[SQLAlchemyPlugin(config=db_config), channels, ClosedStructSchemaPlugin()],
         stores=_stores(settings, redis, db_config),
         middleware=[

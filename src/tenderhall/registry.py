@@ -37,6 +37,8 @@ class Provider:
     provides: Kind
     build: Callable[..., Any]  # build(base, **needs)
     needs: Mapping[str, Kind] = field(default_factory=dict)  # keyword -> the service it receives
+    # The parameter name under which request handlers receive the service (``bidding: Bidding``).
+    dependency: str | None = None
 
 
 class RegistryError(RuntimeError):
@@ -46,6 +48,7 @@ class RegistryError(RuntimeError):
 class Registry:
     def __init__(self) -> None:
         self._made: dict[Kind, Any] = {}
+        self.dependencies: dict[str, Kind] = {}  # handler parameter name -> service
 
     @overload
     def get(self, kind: type[T]) -> T: ...
@@ -83,4 +86,8 @@ class Registry:
             for provider in ready:
                 needs = {arg: self.get(kind) for arg, kind in provider.needs.items()}
                 self.add(provider.provides, provider.build(base, **needs))
+                if provider.dependency is not None:
+                    if provider.dependency in self.dependencies:
+                        raise RegistryError(f"two services are handlers' {provider.dependency!r}")
+                    self.dependencies[provider.dependency] = provider.provides
                 waiting.remove(provider)

@@ -93,3 +93,18 @@ def test_the_platform_composes_every_domain_by_type(services: Services) -> None:
     assert services.get(Bidding).committee is committee_member
     assert services.get(Collusion).committee is committee_member
     assert services.get(Evaluation).workspace.source is services.get(Bidding).opened
+
+
+def test_handlers_receive_services_by_their_dependency_name(services: Services) -> None:
+    assert services.registry.dependencies == {
+        "bidding": Bidding,
+        "evaluation": Evaluation,
+        "collusion": Collusion,
+    }
+    registry = Registry()
+    twice = [
+        Provider(Store, Store, dependency="store"),
+        Provider(LOOKUP, lambda base: len, dependency="store"),
+    ]
+    with pytest.raises(RegistryError, match="two services are handlers' 'store'"):
+        registry.build(twice, "x")

@@ -11,6 +11,7 @@ from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject
 from tenderhall.auth.service import subject_of
 from tenderhall.errors import Unauthenticated
+from tenderhall.registry import Kind
 from tenderhall.services import Services
 
 
@@ -27,6 +28,20 @@ def provide_user(request: Request[Any, Any, Any]) -> User:
     if user is None:
         raise Unauthenticated()
     return user  # type: ignore[no-any-return]
+
+
+def service_dependency(kind: Kind) -> Provide:
+    """Handlers receive a domain service by type: ``evaluation: Evaluation`` (see the plugins'
+    providers, ``Provider.dependency``)."""
+
+    def provide(services: Services) -> Any:
+        return services.get(kind)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def service_dependencies(services: Services) -> dict[str, Provide]:
+    return {name: service_dependency(kind) for name, kind in services.registry.dependencies.items()}
 
 
 DEPENDENCIES = {
