@@ -199,7 +199,7 @@ def import_history(
                 centre = await db.scalar(select(Centre).where(Centre.code == centre_code))
                 if centre is None:
                     raise click.ClickException(f"no centre with code {centre_code!r}")
-                report = await services.domain["collusion"].import_history(
+                report = await services.domain["collusion"].importing.import_history(
                     db, loaded, centre.id, f"import:{input_path.name}", open_alerts=not no_alerts
                 )
             return (
