@@ -4,7 +4,7 @@ Bidding captured the evidence at submission (source IP, device fingerprint, the 
 account); this adapter hands it to the detector right after the opening, inside the
 ``finish_opening`` transition.  Only bids decrypted in the hall count: withdrawn, superseded and
 never-opened bids say nothing about this tender's prices.  Registry facts (persons, control) come
-from the companies themselves (``service.company_record``), so they are not repeated here; the
+from the companies themselves (``history_rows.company_record``), so they are not repeated here; the
 document facts read at decryption (``bidding.docscan``: author, tool, creation time, text) and the
 project manager the bid form names (with a registration certificate) are.
 
@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import BidBond, BidState
-from collusion.service import BidEvidence, person_key
+from collusion.history_rows import person_key
+from collusion.sources import BidEvidence
 from tenderhall.tenders.models import Tender
 
 if TYPE_CHECKING:

@@ -12,13 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from collusion import datasets, model_eval
-from collusion.screen_model import (
-    SHIPPED_VARIANT,
-    VARIANTS,
-    dumps,
-    fits_per_selection,
-    shipped_model_path,
-)
+from collusion.screen_model import SHIPPED_VARIANT, VARIANTS, shipped_model_path
+from collusion.screen_training import dumps, fits_per_selection
 from tenderhall.files import write_text
 
 

@@ -205,7 +205,7 @@ def import_history(
                 centre = await db.scalar(select(Centre).where(Centre.code == centre_code))
                 if centre is None:
                     raise click.ClickException(f"no centre with code {centre_code!r}")
-                report = await services.get(Collusion).import_history(
+                report = await services.get(Collusion).importing.import_history(
                     db, loaded, centre.id, f"import:{input_path.name}", open_alerts=not no_alerts
                 )
             return (

@@ -7,7 +7,10 @@ np.unique, so the cost is the number of co-bid pairs, never the number of compan
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +166,62 @@ def rotation_groups(
         if is_rotation(len(tenders), wins, members.size, p):
             out.append(RotationGroup(tuple(wins), tuple(tenders), tuple(wins.items())))
     return out
+
+
+def among_bidders(
+    bidders: Sequence[int], firm_tenders: Mapping[int, Sequence[int]], winner: I64, p: CobidParams
+) -> tuple[list[tuple[int, int]], list[RotationGroup]]:
+    """Cover bidding and rotation among one tender's bidders over their whole history (the
+    incremental check; ``rotation_groups`` is the region-wide batch).  ``firm_tenders``: each
+    bidder's tenders; ``winner``: the winning bidder of each tender.  Returns the (winner, cover
+    bidder) pairs and the rotation groups."""
+    covers: list[tuple[int, int]] = []
+    freq: list[tuple[int, int]] = []
+    for x, y in itertools.combinations(bidders, 2):
+        joint = sorted(set(firm_tenders[x]) & set(firm_tenders[y]))
+        co = np.array([len(joint)])
+        nx_, ny_ = np.array([len(firm_tenders[x])]), np.array([len(firm_tenders[y])])
+        wx = np.array([sum(1 for t in joint if winner[t] == x)])
+        wy = np.array([sum(1 for t in joint if winner[t] == y)])
+        x_cov, y_cov = cover(co, nx_, ny_, wx, wy, p)
+        if x_cov[0]:
+            covers.append((y, x))
+        elif y_cov[0]:
+            covers.append((x, y))
+        if frequent(co, nx_, ny_, p)[0]:
+            freq.append((x, y))
+    # Rotation among these bidders: components of the frequent pairs, then the same test.
+    parent = {b: b for b in bidders}
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            v = parent[v]
+        return v
+
+    for x, y in freq:
+        parent[find(x)] = find(y)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for b in bidders:
+        groups[find(b)].append(b)
+    rotations: list[RotationGroup] = []
+    for members in groups.values():
+        if not 2 <= len(members) <= p.rotation_max_group or not any(
+            find(x) == find(members[0]) for x, _ in freq
+        ):
+            continue
+        count: dict[int, int] = defaultdict(int)
+        for m in members:
+            for tt in firm_tenders[m]:
+                count[tt] += 1
+        joint_t = sorted(tt for tt, c in count.items() if c >= 2)
+        wins = {m: 0 for m in members}
+        for tt in joint_t:
+            w = int(winner[tt])
+            if w in wins:
+                wins[w] += 1
+        if is_rotation(len(joint_t), wins, len(members), p):
+            rotations.append(RotationGroup(tuple(members), tuple(joint_t), tuple(wins.items())))
+    return covers, rotations
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,26 +77,26 @@ async def seed_cartel(db: AsyncSession, ctx: Any) -> None:
     loaded = Loaded(bids=bids, tenders=tenders, rows=len(bids), fmt="demo")
     staff = ctx.users["staff.sh"]
     centre = ctx.centres["SH"]
-    report = await svc.import_history(db, loaded, centre.id, "demo:上海历史数据", actor=staff.id)
-    page = await svc.search(db, ctx.who("staff.sh"), limit=100)
+    report = await svc.importing.import_history(db, loaded, centre.id, "demo:上海历史数据", actor=staff.id)
+    page = await svc.alerts.search(db, ctx.who("staff.sh"), limit=100)
     alerts = sorted(page.items, key=lambda a: a.tender_key)
     if len(alerts) < 5 or report.alerts < 5:
         raise RuntimeError("the demo cartel was not detected")  # the demo must show what it promises
-    ctx.highlights.append(("collusion alerts (API, with evidence)", "/api/collusion/alerts", "staff.sh"))
+    ctx.highlights.append(("collusion alerts (API, with evidence)", "/api/v1/collusion/alerts", "staff.sh"))
     who_staff, who_sup = ctx.who("staff.sh"), ctx.who("supervisor")
     a_review, a_confirm, a_escalate, a_dismiss = alerts[0], alerts[1], alerts[2], alerts[3]
-    await svc.start_review(db, who_staff, a_review.id)
-    await svc.comment(db, who_staff, a_review.id, "已调取保证金转账凭证，待核实付款账户归属。")
-    await svc.start_review(db, who_staff, a_confirm.id)
-    await svc.confirm(
+    await svc.alerts.start_review(db, who_staff, a_review.id)
+    await svc.alerts.comment(db, who_staff, a_review.id, "已调取保证金转账凭证，待核实付款账户归属。")
+    await svc.alerts.start_review(db, who_staff, a_confirm.id)
+    await svc.alerts.confirm(
         db,
         who_staff,
         a_confirm.id,
         "三家投标人保证金均由同一账户转出，且由同一委托代理人办理，依法认定串通投标。",
     )
-    await svc.escalate(db, who_staff, a_escalate.id, "涉及多个标段的轮流中标，移交行政监督部门处理。")
-    await svc.comment(db, who_sup, a_escalate.id, "已收到，将会同市场监管部门调查。")
-    await svc.start_review(db, who_staff, a_dismiss.id)
-    await svc.dismiss(
+    await svc.alerts.escalate(db, who_staff, a_escalate.id, "涉及多个标段的轮流中标，移交行政监督部门处理。")
+    await svc.alerts.comment(db, who_sup, a_escalate.id, "已收到，将会同市场监管部门调查。")
+    await svc.alerts.start_review(db, who_staff, a_dismiss.id)
+    await svc.alerts.dismiss(
         db, who_staff, a_dismiss.id, "示例：经核实该标段的共同 IP 为园区公共网络，其余证据不足。"
     )

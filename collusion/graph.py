@@ -552,58 +552,11 @@ class GraphIndex:
         return self._step_evidence(cb.price_steps(tender, bidder, price, self.params.cobid))
 
     def _cobid_check(self, bidders: list[int]) -> list[Evidence]:
-        p = self.params.cobid
-        out: list[Evidence] = []
-        freq: list[tuple[int, int]] = []
-        won = self._t_winner.view
         ftenders = {b: self.firm_tenders(b) for b in bidders}
-        for x, y in itertools.combinations(bidders, 2):
-            joint = sorted(set(ftenders[x]) & set(ftenders[y]))
-            co = np.array([len(joint)])
-            nx_, ny_ = np.array([len(ftenders[x])]), np.array([len(ftenders[y])])
-            wx = np.array([sum(1 for t in joint if won[t] == x)])
-            wy = np.array([sum(1 for t in joint if won[t] == y)])
-            x_cov, y_cov = cb.cover(co, nx_, ny_, wx, wy, p)
-            if x_cov[0]:
-                out.append(self._cover_evidence(y, x))
-            elif y_cov[0]:
-                out.append(self._cover_evidence(x, y))
-            if cb.frequent(co, nx_, ny_, p)[0]:
-                freq.append((x, y))
-        # Rotation among this tender's bidders: components of the frequent pairs, then the same test.
-        parent = {b: b for b in bidders}
-
-        def find(v: int) -> int:
-            while parent[v] != v:
-                v = parent[v]
-            return v
-
-        for x, y in freq:
-            parent[find(x)] = find(y)
-        groups: dict[int, list[int]] = defaultdict(list)
-        for b in bidders:
-            groups[find(b)].append(b)
-        for members in groups.values():
-            if not 2 <= len(members) <= p.rotation_max_group or not any(
-                find(x) == find(members[0]) for x, _ in freq
-            ):
-                continue
-            count: dict[int, int] = defaultdict(int)
-            for m in members:
-                for tt in ftenders[m]:
-                    count[tt] += 1
-            joint_t = sorted(tt for tt, c in count.items() if c >= 2)
-            wins = {m: 0 for m in members}
-            for tt in joint_t:
-                w = int(won[tt])
-                if w in wins:
-                    wins[w] += 1
-            if cb.is_rotation(len(joint_t), wins, len(members), p):
-                out.extend(
-                    self._rotation_evidence(
-                        cb.RotationGroup(tuple(members), tuple(joint_t), tuple(wins.items()))
-                    )
-                )
+        covers, rotations = cb.among_bidders(bidders, ftenders, self._t_winner.view, self.params.cobid)
+        out = [self._cover_evidence(winner, loser) for winner, loser in covers]
+        for g in rotations:
+            out.extend(self._rotation_evidence(g))
         return out
 
     def _docs_check(self, t: int, bidders: list[int]) -> list[Evidence]:

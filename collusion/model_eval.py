@@ -30,17 +30,8 @@ from numpy.typing import NDArray
 
 from collusion import datasets
 from collusion.market_features import network_features
-from collusion.screen_model import (
-    SEED,
-    SHIPPED_VARIANT,
-    ScreenModel,
-    export,
-    feature_matrix,
-    fit_selected,
-    fits_per_selection,
-    library_versions,
-    variant,
-)
+from collusion.screen_model import SEED, SHIPPED_VARIANT, ScreenModel, feature_matrix, variant
+from collusion.screen_training import export, fit_selected, fits_per_selection, library_versions
 from collusion.screens import screens
 
 #: Plain L2 logistic regression on the seven classic screens, grouped 5-fold ROC-AUC (data README).

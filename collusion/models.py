@@ -49,7 +49,7 @@ class HistoryBid(UUIDv7AuditBase):
     bond_account: Mapped[str] = mapped_column(String(64), default="")
     legal_rep: Mapped[str] = mapped_column(String(128), default="")
     # Further evidence the records carry (document metadata, agent, project managers, contacts,
-    # error signatures, document signature), JSON-encoded; see service.bid_record.
+    # error signatures, document signature), JSON-encoded; see history_rows.bid_record.
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 

@@ -13,30 +13,25 @@ Objects, all built by collusion.access:
 
 from __future__ import annotations
 
-from collusion.models import AlertStatus as A
+from collusion import alert_states as st
 from tenderhall.auth.policy import AFTER_OPENING, COMMITTEE_STATES, Rule, Scope
 from tenderhall.auth.roles import Role as R
-
-ALERT_OPEN = frozenset({A.NEW.value, A.UNDER_REVIEW.value})
-ALERT_REVIEW = frozenset({A.UNDER_REVIEW.value})
-ALERT_ESCALATED = frozenset({A.ESCALATED.value})
-ALERT_UNDECIDED = frozenset({A.NEW.value, A.UNDER_REVIEW.value, A.ESCALATED.value})
 
 
 def rules() -> list[Rule]:
     return [
         Rule(R.STAFF, "collusion.alert.view", Scope.OWN_CENTRE),
         Rule(R.SUPERVISOR, "collusion.alert.view", Scope.REGION),
-        Rule(R.STAFF, "collusion.alert.assign", Scope.OWN_CENTRE, ALERT_OPEN),
-        Rule(R.STAFF, "collusion.alert.review", Scope.OWN_CENTRE, frozenset({A.NEW.value})),
-        Rule(R.STAFF, "collusion.alert.comment", Scope.OWN_CENTRE, ALERT_UNDECIDED),
-        Rule(R.SUPERVISOR, "collusion.alert.comment", Scope.REGION, ALERT_UNDECIDED),
-        Rule(R.STAFF, "collusion.alert.confirm", Scope.OWN_CENTRE, ALERT_REVIEW),
-        Rule(R.STAFF, "collusion.alert.dismiss", Scope.OWN_CENTRE, ALERT_REVIEW),
-        Rule(R.STAFF, "collusion.alert.escalate", Scope.OWN_CENTRE, ALERT_OPEN),
+        Rule(R.STAFF, "collusion.alert.assign", Scope.OWN_CENTRE, st.OPEN),
+        Rule(R.STAFF, "collusion.alert.review", Scope.OWN_CENTRE, st.NEW),
+        Rule(R.STAFF, "collusion.alert.comment", Scope.OWN_CENTRE, st.UNDECIDED),
+        Rule(R.SUPERVISOR, "collusion.alert.comment", Scope.REGION, st.UNDECIDED),
+        Rule(R.STAFF, "collusion.alert.confirm", Scope.OWN_CENTRE, st.IN_REVIEW),
+        Rule(R.STAFF, "collusion.alert.dismiss", Scope.OWN_CENTRE, st.IN_REVIEW),
+        Rule(R.STAFF, "collusion.alert.escalate", Scope.OWN_CENTRE, st.OPEN),
         # An escalated alert is the supervisor's to decide.
-        Rule(R.SUPERVISOR, "collusion.alert.confirm", Scope.REGION, ALERT_ESCALATED),
-        Rule(R.SUPERVISOR, "collusion.alert.dismiss", Scope.REGION, ALERT_ESCALATED),
+        Rule(R.SUPERVISOR, "collusion.alert.confirm", Scope.REGION, st.ESCALATED),
+        Rule(R.SUPERVISOR, "collusion.alert.dismiss", Scope.REGION, st.ESCALATED),
         Rule(R.STAFF, "collusion.run", Scope.OWN_CENTRE, AFTER_OPENING),
         Rule(R.STAFF, "collusion.graph.view", Scope.REGION),
         Rule(R.SUPERVISOR, "collusion.graph.view", Scope.REGION),

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collusion.importing import ImportReport
 from collusion.offline import Loaded
 from collusion.records import BidRecord, TenderRecord
-from collusion.service import BidEvidence, Collusion, ImportReport
+from collusion.service import Collusion
+from collusion.sources import BidEvidence
 from tenderhall.tenders.models import Tender
 
 
@@ -45,7 +47,7 @@ def history(world: Any, n: int = 6) -> Loaded:
 
 async def import_history(services: Any, world: Any, n: int = 6) -> ImportReport:
     async with services.transaction() as db:
-        return await collusion(services).import_history(
+        return await collusion(services).importing.import_history(
             db, history(world, n), world.centres[0].id, "import:test.csv", actor=world.users["staff"].id
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from collusion.models import Alert, Finding, HistoryBid
-from collusion.service import BidEvidence
+from collusion.sources import BidEvidence
 from tenderhall.ledger.models import LedgerEntry
 from tests.collusion.helpers import ListSource, collusion, import_history, opening_tender
 
@@ -35,7 +35,7 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
     assert report.linked_companies == 3
     assert report.alerts == 6
     staff = world.auth("staff")
-    listed = (await client.get("/api/collusion/alerts?level=high", headers=staff)).json()
+    listed = (await client.get("/api/v1/collusion/alerts?level=high", headers=staff)).json()
     assert listed["total"] == 6
     first = listed["items"][0]
     assert first["status"] == "new"
@@ -43,15 +43,17 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
     assert "shared_bond_account" in first["kinds"]
     assert set(first["suspects"]) == {str(world.companies[0].id), str(world.companies[1].id)}
     assert set(first["actions"]) == {"assign", "review", "comment", "escalate"}
-    by_kind = await client.get("/api/collusion/alerts?kind=shared_bond_account", headers=staff)
+    by_kind = await client.get("/api/v1/collusion/alerts?kind=shared_bond_account", headers=staff)
     assert by_kind.json()["total"] == 6
-    by_company = await client.get(f"/api/collusion/alerts?company_id={world.companies[2].id}", headers=staff)
+    by_company = await client.get(
+        f"/api/v1/collusion/alerts?company_id={world.companies[2].id}", headers=staff
+    )
     assert by_company.json()["total"] == 0  # the honest firm is not a suspect
-    bad = await client.get("/api/collusion/alerts?status=bogus", headers=staff)
+    bad = await client.get("/api/v1/collusion/alerts?status=bogus", headers=staff)
     assert bad.status_code == 422
 
     aid = first["id"]
-    detail = (await client.get(f"/api/collusion/alerts/{aid}", headers=staff)).json()
+    detail = (await client.get(f"/api/v1/collusion/alerts/{aid}", headers=staff)).json()
     reason = next(r for r in detail["reasons"] if r["key"] == "evidence.shared_bond_account")
     assert reason["grounds"] == ["BL40.6", "GP37.6"]
     assert reason["evidence"]["value"] == "6222-0001"  # which account: inspectable by staff
@@ -60,7 +62,7 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
     assert "bid bonds" in reason["en"]
     assert {b["bond_account"] for b in detail["bids"]} >= {"6222-0001"}
     assert world.companies[0].name in detail["bidder_names"].values()
-    graph = (await client.get(f"/api/collusion/alerts/{aid}/graph", headers=staff)).json()
+    graph = (await client.get(f"/api/v1/collusion/alerts/{aid}/graph", headers=staff)).json()
     edge = next(e for e in graph["edges"] if e["hard"])
     assert {edge["source"], edge["target"]} == {str(world.companies[0].id), str(world.companies[1].id)}
     assert edge["evidence"][0]["kind"] == "shared_bond_account"
@@ -68,32 +70,34 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
 
     other_staff = world.users["staff_other"]
     wrong = await client.post(
-        f"/api/collusion/alerts/{aid}/assign", json={"assignee_id": str(other_staff.id)}, headers=staff
+        f"/api/v1/collusion/alerts/{aid}/assign", json={"assignee_id": str(other_staff.id)}, headers=staff
     )
     assert wrong.status_code == 422  # staff of another centre cannot own this alert
     ok = await client.post(
-        f"/api/collusion/alerts/{aid}/assign",
+        f"/api/v1/collusion/alerts/{aid}/assign",
         json={"assignee_id": str(world.users["staff"].id)},
         headers=staff,
     )
     assert ok.status_code == 200
-    early = await client.post(f"/api/collusion/alerts/{aid}/confirm", json={}, headers=staff)
+    early = await client.post(f"/api/v1/collusion/alerts/{aid}/confirm", json={}, headers=staff)
     assert early.status_code == 403  # confirm needs a review first
-    assert (await client.post(f"/api/collusion/alerts/{aid}/review", headers=staff)).json()[
+    assert (await client.post(f"/api/v1/collusion/alerts/{aid}/review", headers=staff)).json()[
         "status"
     ] == "under_review"
     c = await client.post(
-        f"/api/collusion/alerts/{aid}/comments", json={"body": "调取转账凭证"}, headers=staff
+        f"/api/v1/collusion/alerts/{aid}/comments", json={"body": "调取转账凭证"}, headers=staff
     )
     assert c.status_code == 201
-    done = await client.post(f"/api/collusion/alerts/{aid}/confirm", json={"note": "认定串通"}, headers=staff)
+    done = await client.post(
+        f"/api/v1/collusion/alerts/{aid}/confirm", json={"note": "认定串通"}, headers=staff
+    )
     assert done.status_code == 200
     assert done.json()["status"] == "confirmed"
     assert done.json()["actions"] == []
-    again = await client.post(f"/api/collusion/alerts/{aid}/dismiss", json={"reason": "x"}, headers=staff)
+    again = await client.post(f"/api/v1/collusion/alerts/{aid}/dismiss", json={"reason": "x"}, headers=staff)
     assert again.status_code == 403
 
-    history = (await client.get(f"/api/collusion/alerts/{aid}/history", headers=staff)).json()
+    history = (await client.get(f"/api/v1/collusion/alerts/{aid}/history", headers=staff)).json()
     kinds = [h["kind"] for h in history]
     assert kinds == [
         "collusion.alert_opened",
@@ -114,14 +118,14 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
         findings = list(await db.scalars(select(Finding).where(Finding.alert_id == Alert.id)))
     assert {f.company_id for f in findings} == {world.companies[0].id, world.companies[1].id}
     assert all("BL40.6" in f.grounds and "shared_bond_account" in f.kinds for f in findings)
-    record = await client.get(f"/api/collusion/companies/{world.companies[0].id}/findings", headers=staff)
+    record = await client.get(f"/api/v1/collusion/companies/{world.companies[0].id}/findings", headers=staff)
     assert record.status_code == 200
     assert len(record.json()) == 1
     assert (
-        await client.get(f"/api/collusion/companies/{world.companies[2].id}/findings", headers=staff)
+        await client.get(f"/api/v1/collusion/companies/{world.companies[2].id}/findings", headers=staff)
     ).json() == []
     mine = await client.get(
-        f"/api/collusion/companies/{world.companies[0].id}/findings", headers=world.auth("bidder")
+        f"/api/v1/collusion/companies/{world.companies[0].id}/findings", headers=world.auth("bidder")
     )
     assert mine.status_code in (403, 404)
 
@@ -129,23 +133,25 @@ async def test_import_opens_alerts_and_workflow_runs_to_confirmation(client, wor
 async def test_dismiss_needs_a_reason_and_escalation_goes_to_the_supervisor(client, world, services) -> None:
     await import_history(services, world, n=3)
     staff, sup = world.auth("staff"), world.auth("supervisor")
-    ids = [a["id"] for a in (await client.get("/api/collusion/alerts", headers=staff)).json()["items"]]
+    ids = [a["id"] for a in (await client.get("/api/v1/collusion/alerts", headers=staff)).json()["items"]]
     a, b = ids[0], ids[1]
-    await client.post(f"/api/collusion/alerts/{a}/review", headers=staff)
-    empty = await client.post(f"/api/collusion/alerts/{a}/dismiss", json={"reason": "  "}, headers=staff)
+    await client.post(f"/api/v1/collusion/alerts/{a}/review", headers=staff)
+    empty = await client.post(f"/api/v1/collusion/alerts/{a}/dismiss", json={"reason": "  "}, headers=staff)
     assert empty.status_code == 422
-    gone = await client.post(f"/api/collusion/alerts/{a}/dismiss", json={"reason": "公共网络"}, headers=staff)
+    gone = await client.post(
+        f"/api/v1/collusion/alerts/{a}/dismiss", json={"reason": "公共网络"}, headers=staff
+    )
     assert gone.json()["status"] == "dismissed"
     assert gone.json()["dismissed_reason"] == "公共网络"
-    up = await client.post(f"/api/collusion/alerts/{b}/escalate", json={"note": "移交监督"}, headers=staff)
+    up = await client.post(f"/api/v1/collusion/alerts/{b}/escalate", json={"note": "移交监督"}, headers=staff)
     assert up.json()["status"] == "escalated"
     assert (
-        await client.post(f"/api/collusion/alerts/{b}/confirm", json={}, headers=staff)
+        await client.post(f"/api/v1/collusion/alerts/{b}/confirm", json={}, headers=staff)
     ).status_code == 403
-    sup_view = (await client.get(f"/api/collusion/alerts/{b}", headers=sup)).json()
+    sup_view = (await client.get(f"/api/v1/collusion/alerts/{b}", headers=sup)).json()
     assert set(sup_view["actions"]) == {"comment", "confirm", "dismiss"}
     assert sup_view["comments"][0]["body"] == "移交监督"
-    decided = await client.post(f"/api/collusion/alerts/{b}/confirm", json={"note": "立案"}, headers=sup)
+    decided = await client.post(f"/api/v1/collusion/alerts/{b}/confirm", json={"note": "立案"}, headers=sup)
     assert decided.json()["status"] == "confirmed"
     assert_no_confidential(await ledger(services), world)
 

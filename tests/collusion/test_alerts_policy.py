@@ -97,11 +97,13 @@ async def test_api_hides_alerts_from_everyone_but_staff_and_supervisors(client, 
     assert alert_id is not None
     for name in USERS:
         h = world.auth(name)
-        lst = await client.get("/api/collusion/alerts", headers=h)
-        one = await client.get(f"/api/collusion/alerts/{alert_id}", headers=h)
-        graph = await client.get(f"/api/collusion/alerts/{alert_id}/graph", headers=h)
-        hist = await client.get(f"/api/collusion/alerts/{alert_id}/history", headers=h)
-        act = await client.post(f"/api/collusion/alerts/{alert_id}/comments", json={"body": "x"}, headers=h)
+        lst = await client.get("/api/v1/collusion/alerts", headers=h)
+        one = await client.get(f"/api/v1/collusion/alerts/{alert_id}", headers=h)
+        graph = await client.get(f"/api/v1/collusion/alerts/{alert_id}/graph", headers=h)
+        hist = await client.get(f"/api/v1/collusion/alerts/{alert_id}/history", headers=h)
+        act = await client.post(
+            f"/api/v1/collusion/alerts/{alert_id}/comments", json={"body": "x"}, headers=h
+        )
         if name in SEES:
             assert lst.status_code == 200, name
             assert lst.json()["total"] == 3, name
@@ -115,14 +117,14 @@ async def test_api_hides_alerts_from_everyone_but_staff_and_supervisors(client, 
             # Bidders above all: the same 404 as for an id that does not exist.
             assert lst.status_code == 404, name
             assert one.status_code == graph.status_code == hist.status_code == act.status_code == 404, name
-            missing = await client.get(f"/api/collusion/alerts/{uuid.uuid4()}", headers=h)
+            missing = await client.get(f"/api/v1/collusion/alerts/{uuid.uuid4()}", headers=h)
             assert missing.status_code == 404
             assert missing.json()["title"] == one.json()["title"]
-    anon = await client.get(f"/api/collusion/alerts/{alert_id}")
+    anon = await client.get(f"/api/v1/collusion/alerts/{alert_id}")
     assert anon.status_code in (401, 404)
-    graph = await client.get("/api/collusion/graph", headers=world.auth("bidder"))
+    graph = await client.get("/api/v1/collusion/graph", headers=world.auth("bidder"))
     assert graph.status_code in (403, 404)
-    region = await client.get("/api/collusion/graph?min_weight=0", headers=world.auth("supervisor"))
+    region = await client.get("/api/v1/collusion/graph?min_weight=0", headers=world.auth("supervisor"))
     assert region.status_code == 200
     assert region.json()["edges"]
 
@@ -140,7 +142,7 @@ async def test_committee_sees_confirmed_findings_of_its_tender_only(client, worl
         tender.state = "evaluating"
         tid = tender.id
     expert = world.auth("expert")
-    url = f"/api/collusion/tenders/{tid}/findings"
+    url = f"/api/v1/collusion/tenders/{tid}/findings"
     assert (await client.get(url, headers=expert)).status_code in (403, 404)
     seats.add((tid, world.users["expert"].id))
     assert (await client.get(url, headers=expert)).status_code == 200

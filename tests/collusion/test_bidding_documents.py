@@ -90,9 +90,9 @@ async def test_documents_read_at_opening_become_evidence(client, world, clock, s
     assert facts.tool.startswith("标书助手 2.1 / WeasyPrint")  # creator, then the producer
 
     staff = world.auth("staff")
-    listed = (await client.get("/api/collusion/alerts", headers=staff)).json()
+    listed = (await client.get("/api/v1/collusion/alerts", headers=staff)).json()
     assert listed["total"] == 1, listed
-    detail = (await client.get(f"/api/collusion/alerts/{listed['items'][0]['id']}", headers=staff)).json()
+    detail = (await client.get(f"/api/v1/collusion/alerts/{listed['items'][0]['id']}", headers=staff)).json()
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for reason in detail["reasons"]:
         by_kind.setdefault(reason["key"].removeprefix("evidence."), []).append(reason)

@@ -51,21 +51,21 @@ async def test_opening_feeds_the_detector(client, world, clock, services) -> Non
         for i, b in enumerate(scene.bidders)
     }
     staff = world.auth("staff")
-    before = (await client.get("/api/collusion/alerts", headers=staff)).json()
+    before = (await client.get("/api/v1/collusion/alerts", headers=staff)).json()
     assert before["total"] == 0  # nothing is checked before the opening
     await open_hall(client, clock, scene, blobs)
 
-    listed = (await client.get("/api/collusion/alerts?kind=shared_bond_account", headers=staff)).json()
+    listed = (await client.get("/api/v1/collusion/alerts?kind=shared_bond_account", headers=staff)).json()
     assert listed["total"] == 1, listed
     alert = listed["items"][0]
     assert alert["hard"]
     pair = {str(scene.bidders[0].company_id), str(scene.bidders[1].company_id)}
     assert pair <= set(alert["suspects"])
-    detail = (await client.get(f"/api/collusion/alerts/{alert['id']}", headers=staff)).json()
+    detail = (await client.get(f"/api/v1/collusion/alerts/{alert['id']}", headers=staff)).json()
     reason = next(r for r in detail["reasons"] if r["key"] == "evidence.shared_bond_account")
     assert reason["evidence"]["value"] == "6222000099990001"
     assert {b["bond_account"] for b in detail["bids"]} >= {"6222000099990001"}
     assert all(b["ip"] for b in detail["bids"])  # the submission IP came along as evidence
     # The bidders in question never learn of the open alert.
-    hidden = await client.get(f"/api/collusion/alerts/{alert['id']}", headers=scene.bidders[0].headers)
+    hidden = await client.get(f"/api/v1/collusion/alerts/{alert['id']}", headers=scene.bidders[0].headers)
     assert hidden.status_code == 404

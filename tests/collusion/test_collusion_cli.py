@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from collusion import datasets, model_eval
 from collusion.cli import collusion
 from collusion.model_eval import Evaluation, Metrics
-from collusion.screen_model import library_versions, shipped_model_path
+from collusion.screen_model import shipped_model_path
+from collusion.screen_training import library_versions
 
 
 def test_help_lists_commands() -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from collusion import datasets, model_eval, screen_model
+from collusion import datasets, model_eval, screen_model, screen_training
 from collusion.market_features import NETWORK_FEATURES
 from collusion.model_eval import Evaluation, MarketArrays, Metrics
 from collusion.screen_model import (
     FEATURE_NAMES,
     SCREEN_FEATURES,
     feature_matrix,
-    fit_selected,
-    fits_per_selection,
 )
+from collusion.screen_training import fit_selected, fits_per_selection
 from collusion.screens import screens
 
 needs_data = pytest.mark.skipif(
@@ -26,7 +25,7 @@ needs_data = pytest.mark.skipif(
 @pytest.fixture
 def small_grid(monkeypatch: pytest.MonkeyPatch) -> None:
     # The protocol, not the model size, is under test: keep the synthetic fits quick.
-    monkeypatch.setattr(screen_model, "N_ESTIMATORS", (20, 40))
+    monkeypatch.setattr(screen_training, "N_ESTIMATORS", (20, 40))
 
 
 def _market(seed: int, n: int = 120, tight_is_collusive: bool = True) -> MarketArrays:
@@ -68,7 +67,7 @@ def test_lomo_selection_leaves_each_training_market_out() -> None:
     m = model_eval.leave_one_market_out(data, "d", tick=lambda: ticks.append(1))
     assert m.roc_auc > 0.9
     # Three training markets: each is left out once per depth, then one refit.
-    assert len(ticks) == 3 * len(screen_model.MAX_DEPTHS) + 1
+    assert len(ticks) == 3 * len(screen_training.MAX_DEPTHS) + 1
     assert model_eval.evaluation_fits(4) == 4 * 5 * (3 * 2 + 1) + 4 * (3 * 2 + 1)
 
 

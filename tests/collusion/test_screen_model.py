@@ -20,13 +20,11 @@ from collusion.screen_model import (
     THEORY_SIGNS,
     VARIANTS,
     ScreenModel,
-    _classifier,
-    balanced_weights,
     columns,
-    export,
     feature_matrix,
     load_model,
 )
+from collusion.screen_training import _classifier, balanced_weights, export
 from collusion.screens import screens
 
 needs_data = pytest.mark.skipif(

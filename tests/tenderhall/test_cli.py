@@ -119,7 +119,7 @@ def test_demo_seeds_every_role_and_a_verifiable_ledger(empty_database_url, run_c
     assert "Demo-2026-tenderhall" in seeded.stdout
     # The banner points at what the demo shows: live halls and the collusion alerts.
     assert seeded.stdout.count("/hall  (as staff.sh)") == 2
-    assert "/api/collusion/alerts" in seeded.stdout
+    assert "/api/v1/collusion/alerts" in seeded.stdout
     # Every demo bid is accepted: no upload's partial file (nor any other empty file) stays behind.
     data = tmp_path / "data"
     assert [p for p in data.rglob("*") if p.is_file() and p.stat().st_size == 0] == []

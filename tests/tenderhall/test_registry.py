@@ -91,7 +91,7 @@ def test_the_platform_composes_every_domain_by_type(services: Services) -> None:
     # What each domain receives is what another provides: no setter, no lookup by name.
     assert services.get(COMMITTEE) is committee_member
     assert services.get(Bidding).committee is committee_member
-    assert services.get(Collusion).committee is committee_member
+    assert services.get(Collusion).findings.committee is committee_member
     assert services.get(Evaluation).workspace.source is services.get(Bidding).opened
 
 

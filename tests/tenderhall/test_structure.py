@@ -36,9 +36,6 @@ KNOWN_CIRCLES: set[frozenset[str]] = {
 KNOWN_LONG = {
     "bidding.opening",
     "bidding.service",
-    "collusion.service",
-    "collusion.screen_model",
-    "collusion.graph",
 }
 
 
