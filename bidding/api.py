@@ -24,6 +24,7 @@ from bidding.service import Bidding as BiddingService
 from bidding.service import BondIn, Evidence
 from tenderhall.auth.policy import Subject
 from tenderhall.bounds import fen
+from tenderhall.db import unit_of_work
 from tenderhall.services import Services
 from tenderhall.web.api.schemas import Input, Money, one_of
 from tenderhall.web.openapi import PUBLIC
@@ -270,18 +271,17 @@ class SubmissionController(Controller):
             user_agent=request.headers.get("user-agent"),
             device=request.headers.get("x-device-fingerprint"),
         )
-        bid = await bidding.complete(db_session, who, upload_id, evidence)
-        await db_session.commit()  # the bid is in; only then drop the partial file
-        bidding.partials.remove(upload_id)
-        # Witnesses are asked after the commit, each within its timeout: one that is down delays
-        # this answer at most once per back-off and the receipt then carries the log's signature
-        # alone (the sweeper retries the checkpoint).
+        bid = await bidding.submission.complete(db_session, who, upload_id, evidence)
+        # The bid is in once this phase commits (which also drops the partial file).  Witnesses
+        # are asked only then, each within its timeout: one that is down delays this answer at
+        # most once per back-off and the receipt then carries the log's signature alone (the
+        # sweeper retries the checkpoint).  The cosigned receipt commits with the request.
+        await unit_of_work.end_phase(db_session)
         size = int(bid.receipt["ledger"]["size"])
         await services.cosigning.cosign(at_least=size)
         cosigned = await services.cosigning.cosigned_note(db_session, size)
         if cosigned is not None:
             bid.receipt = {**bid.receipt, "ledger": {**bid.receipt["ledger"], "checkpoint": cosigned}}
-            await db_session.commit()
         return bid_out(bid)
 
     @get("/tenders/{tender_id:uuid}/bids", summary="My company's bids for this tender, with receipts")
