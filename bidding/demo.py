@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bidding import envelope, signing
+from bidding import envelope, sealed, signing
 from bidding.client.keys import BidderKeys, generate, load
 from bidding.package import pack
 from bidding.sealing import bond_cap
@@ -129,24 +129,7 @@ async def submit_bid(
         "project_manager": f"{company.legal_representative[:1]}工",
     }
     plain = _package(form, tender.title, author)
-    out = io.BytesIO()
-    remedy = sealing["remedy"]
-    if remedy:
-        custodians = [
-            envelope.Custodian(c["id"], envelope.X25519Recipient.parse(c["public_key"]).public_key)
-            for c in remedy["custodians"]
-        ]
-        envelope.seal(
-            io.BytesIO(plain),
-            out,
-            keys.opening.recipient,
-            custodians,
-            remedy["k"],
-            envelope.Binding(str(tender.id), ref),
-        )
-    else:
-        envelope.seal(io.BytesIO(plain), out, keys.opening.recipient)
-    blob = out.getvalue()
+    blob = sealed.seal_bytes(plain, keys.opening.recipient, sealing["remedy"], str(tender.id), ref)
     manifest = signing.manifest(
         tender=str(tender.id),
         bidder=company.uscc,

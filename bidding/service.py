@@ -36,8 +36,8 @@ class Bidding:
         clock, ledger, tenders = services.clock, services.ledger, services.tenders
         self.partials = uploads.PartialUploads(settings.storage_dir / ".partial")
         self.access = BidAccess(tenders)
-        self.keys_service = Keys(clock, ledger)
-        self.sealing_service = Sealing(ledger, tenders)
+        self.bidder_keys = Keys(clock, ledger)
+        self.sealing_terms = Sealing(ledger, tenders)
         self.credit = CreditChecks(clock, ledger)
         self.submission = Submission(
             clock,
@@ -60,12 +60,12 @@ class Bidding:
         self.own_bid = self.access.own_bid
         self.remedy = queries.remedy
         self.active_key = queries.active_key
-        self.register_key = self.keys_service.register_key
-        self.keys = self.keys_service.keys
-        self.revoke_key = self.keys_service.revoke_key
-        self.register_custodian_key = self.keys_service.register_custodian_key
-        self.set_remedy = self.sealing_service.set_remedy
-        self.sealing = self.sealing_service.sealing
+        self.register_key = self.bidder_keys.register_key
+        self.keys = self.bidder_keys.keys
+        self.revoke_key = self.bidder_keys.revoke_key
+        self.register_custodian_key = self.bidder_keys.register_custodian_key
+        self.set_remedy = self.sealing_terms.set_remedy
+        self.sealing = self.sealing_terms.sealing
         self.bond_cap = bond_cap
         self.import_credit_list = self.credit.import_credit_list
         self.credit_check = self.credit.credit_check
