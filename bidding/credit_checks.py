@@ -13,11 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.credit import EMPTY_VERSION, CreditListError, parse_list
-from bidding.models import (
-    CreditCheck,
-    CreditList,
-    CreditListEntry,
-)
+from bidding.models import CreditCheck, CreditList, CreditListEntry
 from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.clock import Clock
 from tenderhall.db import unit_of_work

@@ -8,11 +8,7 @@ import dataclasses
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.models import (
-    Bid,
-    BidState,
-    DeadlineCheckpoint,
-)
+from bidding.models import Bid, BidState, DeadlineCheckpoint
 from tenderhall.clock import Clock
 from tenderhall.ledger import merkle
 from tenderhall.ledger.service import Ledger

@@ -9,11 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import envelope, queries, signing
-from bidding.models import (
-    BidderKey,
-    CustodianKey,
-    KeyStatus,
-)
+from bidding.models import BidderKey, CustodianKey, KeyStatus
 from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.clock import Clock
 from tenderhall.errors import InvalidInput, NotFound

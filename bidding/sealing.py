@@ -12,11 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import queries
-from bidding.models import (
-    CustodianKey,
-    KeyStatus,
-    TenderRemedy,
-)
+from bidding.models import CustodianKey, KeyStatus, TenderRemedy
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject
 from tenderhall.auth.roles import Role

@@ -91,7 +91,3 @@ class Bidding:
     def use_committee(self, lookup: CommitteeLookup) -> None:
         """Evaluation's answer to "who sits on this tender's committee" (see ``bidding.access``)."""
         self.access.committee = lookup
-
-    @property
-    def committee(self) -> CommitteeLookup | None:
-        return self.access.committee

@@ -12,10 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import uploads
-from bidding.models import (
-    UploadSession,
-    UploadState,
-)
+from bidding.models import UploadSession, UploadState
 from tenderhall.clock import Clock
 from tenderhall.tenders.lifecycle import TenderState
 from tenderhall.tenders.models import Tender

@@ -14,9 +14,7 @@ from bidding import envelope
 from bidding.decrypt_pool import shared_pool
 from bidding.docscan import DocumentFacts, scan_package
 from bidding.envelope.seekable import PlaintextReader
-from bidding.models import (
-    Bid,
-)
+from bidding.models import Bid
 from bidding.package import FORM_PREFIX, FormError, FormExtractor
 from tenderhall.storage import Storage
 

@@ -16,13 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import envelope, hall, queries
 from bidding.live import HallLive
-from bidding.models import (
-    Bid,
-    BidState,
-    OpeningHall,
-    ShareRelease,
-    TenderRemedy,
-)
+from bidding.models import Bid, BidState, OpeningHall, ShareRelease, TenderRemedy
 from bidding.opening.blobs import Blobs, Lines
 from bidding.opening.decryption import Decryption
 from bidding.opening.timeline import Timeline

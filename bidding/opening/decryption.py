@@ -22,11 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import envelope, hall, queries
 from bidding.access import BidAccess
 from bidding.live import HallLive
-from bidding.models import (
-    Bid,
-    BidState,
-    OpeningHall,
-)
+from bidding.models import Bid, BidState, OpeningHall
 from bidding.opening.blobs import Blobs, Opened
 from bidding.opening.timeline import Timeline
 from bidding.opening.vault import DOCUMENT_FACTS, Vault

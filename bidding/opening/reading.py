@@ -18,12 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import envelope, queries
 from bidding.access import BidAccess
-from bidding.models import (
-    Bid,
-    BidState,
-    ContentRead,
-    RecordResponse,
-)
+from bidding.models import Bid, BidState, ContentRead, RecordResponse
 from bidding.opening.timeline import Timeline
 from bidding.opening.vault import Vault
 from tenderhall.auth.models import User

@@ -13,13 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import hall, queries, signing
 from bidding.access import BidAccess
 from bidding.live import HallLive
-from bidding.models import (
-    Bid,
-    BidBond,
-    BidState,
-    OpeningHall,
-    RecordResponse,
-)
+from bidding.models import Bid, BidBond, BidState, OpeningHall, RecordResponse
 from bidding.opening.timeline import Timeline
 from tenderhall.auth.policy import Subject, enforce
 from tenderhall.clock import Clock

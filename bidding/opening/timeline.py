@@ -18,12 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import hall, queries
 from bidding.live import HallLive
-from bidding.models import (
-    Bid,
-    BidState,
-    OpeningHall,
-    RecordResponse,
-)
+from bidding.models import Bid, BidState, OpeningHall, RecordResponse
 from tenderhall.auth.policy import Resource, Subject, enforce, permits
 from tenderhall.auth.roles import Role
 from tenderhall.clock import Clock

@@ -10,9 +10,7 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from bidding.docscan import DocumentFacts
-from bidding.models import (
-    Bid,
-)
+from bidding.models import Bid
 from tenderhall.keys import derive_key
 
 DOCUMENT_FACTS = "document-facts"  # the wrap label of a bid's sealed DocumentFacts
