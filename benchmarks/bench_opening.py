@@ -9,7 +9,7 @@ over HTTP would add one small JSON request per bid, nothing per byte.
 
 Timed: for every bid in turn, ``Opening.send_file_key`` (the hall's ``POST .../key``): the checks
 under the tender's row lock (the hall opening on first use), the lock released, the file key
-verified against the header MAC and the stored ciphertext decrypted (``Opening._open_blob``: the
+verified against the header MAC and the stored ciphertext decrypted (the hall's ``Blobs.open``: the
 decrypt pool's worker processes each authenticate one range of the stored file's 64 KiB STREAM
 chunks, mapped a slot at a time; the calling thread opens the bid form), then the lock taken again
 to re-check and record: the key wrapped under the data key, the ledger entry, the commit.  Every
@@ -229,9 +229,9 @@ async def _throughput(root: Path, count: int, size: int, at_once: int = 1) -> di
         accounts = {f"open-{i:03d}": a for i, a in enumerate(scene.bidders)}
         times: list[float] = []
         states: list[str] = []
-        core: list[float] = []  # seconds inside Opening._open_blob (MAC check + decryption)
+        core: list[float] = []  # seconds inside the hall's Blobs.open (MAC check + decryption)
         opening = services.get(Bidding).hall
-        real = opening._open_blob
+        real = opening.blobs.open
 
         def timed(*args: Any) -> Any:
             t = time.perf_counter()
@@ -240,7 +240,7 @@ async def _throughput(root: Path, count: int, size: int, at_once: int = 1) -> di
             finally:
                 core.append(time.perf_counter() - t)
 
-        opening._open_blob = timed
+        opening.blobs.open = timed
         workers = _workers()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         wcpu0 = [setup.proc_cpu_seconds(p) for p in workers]
@@ -260,7 +260,7 @@ async def _throughput(root: Path, count: int, size: int, at_once: int = 1) -> di
             (u1 - u0, s1 - s0)
             for (u0, s0), (u1, s1) in zip(wcpu0, (setup.proc_cpu_seconds(p) for p in workers), strict=True)
         ]
-        del opening._open_blob
+        del opening.blobs.open
         problems = await _check(services, scene)
     finally:
         await services.engine.dispose()

@@ -21,9 +21,10 @@ from bidding.live import seconds_to_next_step
 from bidding.models import Bid, BidderKey, BondKind, UploadSession
 from bidding.opening import Opening
 from bidding.service import Bidding as BiddingService
-from bidding.service import BondIn, Evidence
+from bidding.submission import BondIn, Evidence, Submission
 from tenderhall.auth.policy import Subject
 from tenderhall.bounds import fen
+from tenderhall.db import unit_of_work
 from tenderhall.services import Services
 from tenderhall.web.api.schemas import Input, Money, one_of
 from tenderhall.web.openapi import PUBLIC
@@ -133,12 +134,12 @@ def bid_out(bid: Bid) -> dict[str, Any]:
     }
 
 
-def upload_out(bidding: BiddingService, session: UploadSession) -> dict[str, Any]:
+def upload_out(submission: Submission, session: UploadSession) -> dict[str, Any]:
     return {
         "id": str(session.id),
         "tender": str(session.tender_id),
         "size": session.size,
-        "offset": bidding.offset(session),
+        "offset": submission.offset(session),
         "state": session.state,
         "bid_id": str(session.bid_id) if session.bid_id else None,
     }
@@ -165,33 +166,37 @@ class BidderKeyController(Controller):
     async def register(
         self, data: KeyIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        key = await bidding_of(services).register_key(db_session, who, data.opening, data.signing, data.proof)
+        key = await bidding_of(services).bidder_keys.register_key(
+            db_session, who, data.opening, data.signing, data.proof
+        )
         return key_out(key)
 
     @get("/companies/{company_id:uuid}/keys", summary="A company's bidder keys, with their history")
     async def keys(
         self, company_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[dict[str, Any]]:
-        return [key_out(k) for k in await bidding_of(services).keys(db_session, who, company_id)]
+        return [key_out(k) for k in await bidding_of(services).bidder_keys.keys(db_session, who, company_id)]
 
     @post("/keys/{key_id:uuid}/revoke", summary="Revoke a bidder key (logged)")
     async def revoke(
         self, key_id: uuid.UUID, data: ReasonIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        return key_out(await bidding_of(services).revoke_key(db_session, who, key_id, data.reason))
+        return key_out(
+            await bidding_of(services).bidder_keys.revoke_key(db_session, who, key_id, data.reason)
+        )
 
     @post("/custodian-keys", summary="Register the custodian's X25519 public key (age1...)")
     async def custodian_key(
         self, data: CustodianKeyIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        key = await bidding_of(services).register_custodian_key(db_session, who, data.public_key)
+        key = await bidding_of(services).bidder_keys.register_custodian_key(db_session, who, data.public_key)
         return {"id": str(key.id), "user_id": str(key.user_id), "public_key": key.public_key}
 
     @post("/credit-lists", summary="Import a credit blacklist version (CSV or JSON)")
     async def credit_list(
         self, data: CreditListIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        row = await bidding_of(services).import_credit_list(
+        row = await bidding_of(services).credit.import_credit_list(
             db_session, who, data.content.encode(), data.format, data.source, data.published_on
         )
         return {"id": str(row.id), "version": row.version_hash, "entries": row.entry_count}
@@ -205,7 +210,9 @@ class SubmissionController(Controller):
     async def remedy(
         self, tender_id: uuid.UUID, data: RemedyIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        remedy = await bidding_of(services).set_remedy(db_session, who, tender_id, data.k, data.custodians)
+        remedy = await bidding_of(services).sealing_terms.set_remedy(
+            db_session, who, tender_id, data.k, data.custodians
+        )
         return {"k": remedy.k, "custodians": remedy.custodians}
 
     @get(
@@ -216,17 +223,17 @@ class SubmissionController(Controller):
     async def sealing(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        return await bidding_of(services).sealing(db_session, who, tender_id)
+        return await bidding_of(services).sealing_terms.sealing(db_session, who, tender_id)
 
     @post("/tenders/{tender_id:uuid}/uploads", summary="Start (or resume, by idempotency key) an upload")
     async def start(
         self, tender_id: uuid.UUID, data: UploadIn, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        bidding = bidding_of(services)
-        session = await bidding.start_upload(
+        submission = bidding_of(services).submission
+        session = await submission.start_upload(
             db_session, who, tender_id, data.manifest, data.signature, data.idempotency_key, _bond(data.bond)
         )
-        out = upload_out(bidding, session)
+        out = upload_out(submission, session)
         if session.bid_id is not None:
             bid = await db_session.get(Bid, session.bid_id)
             out["receipt"] = bid.receipt if bid else None
@@ -236,8 +243,8 @@ class SubmissionController(Controller):
     async def status(
         self, upload_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> dict[str, Any]:
-        bidding = bidding_of(services)
-        return upload_out(bidding, await bidding.upload(db_session, who, upload_id))
+        submission = bidding_of(services).submission
+        return upload_out(submission, await submission.upload(db_session, who, upload_id))
 
     @patch("/uploads/{upload_id:uuid}", summary="Append bytes at Upload-Offset (streamed)")
     async def append(
@@ -249,7 +256,9 @@ class SubmissionController(Controller):
         db_session: AsyncSession,
         offset: Annotated[int, Parameter(header="upload-offset", ge=0)],
     ) -> dict[str, Any]:
-        size = await bidding_of(services).append(db_session, who, upload_id, offset, request.stream())
+        size = await bidding_of(services).submission.append(
+            db_session, who, upload_id, offset, request.stream()
+        )
         return {"offset": size}
 
     @post(
@@ -264,31 +273,29 @@ class SubmissionController(Controller):
         services: Services,
         db_session: AsyncSession,
     ) -> dict[str, Any]:
-        bidding = bidding_of(services)
         evidence = Evidence(
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
             device=request.headers.get("x-device-fingerprint"),
         )
-        bid = await bidding.complete(db_session, who, upload_id, evidence)
-        await db_session.commit()  # the bid is in; only then drop the partial file
-        bidding.partials.remove(upload_id)
-        # Witnesses are asked after the commit, each within its timeout: one that is down delays
-        # this answer at most once per back-off and the receipt then carries the log's signature
-        # alone (the sweeper retries the checkpoint).
+        bid = await bidding_of(services).submission.complete(db_session, who, upload_id, evidence)
+        # The bid is in once this phase commits (which also drops the partial file).  Witnesses
+        # are asked only then, each within its timeout: one that is down delays this answer at
+        # most once per back-off and the receipt then carries the log's signature alone (the
+        # sweeper retries the checkpoint).  The cosigned receipt commits with the request.
+        await unit_of_work.end_phase(db_session)
         size = int(bid.receipt["ledger"]["size"])
         await services.cosigning.cosign(at_least=size)
         cosigned = await services.cosigning.cosigned_note(db_session, size)
         if cosigned is not None:
             bid.receipt = {**bid.receipt, "ledger": {**bid.receipt["ledger"], "checkpoint": cosigned}}
-            await db_session.commit()
         return bid_out(bid)
 
     @get("/tenders/{tender_id:uuid}/bids", summary="My company's bids for this tender, with receipts")
     async def my_bids(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[dict[str, Any]]:
-        return [bid_out(b) for b in await bidding_of(services).my_bids(db_session, who, tender_id)]
+        return [bid_out(b) for b in await bidding_of(services).submission.my_bids(db_session, who, tender_id)]
 
     @post("/tenders/{tender_id:uuid}/bids/{bid_ref:str}/withdraw", summary="Withdraw a bid (signed)")
     async def withdraw(
@@ -300,7 +307,9 @@ class SubmissionController(Controller):
         services: Services,
         db_session: AsyncSession,
     ) -> dict[str, Any]:
-        bid = await bidding_of(services).withdraw(db_session, who, tender_id, bid_ref, data.signature)
+        bid = await bidding_of(services).submission.withdraw(
+            db_session, who, tender_id, bid_ref, data.signature
+        )
         return bid_out(bid)
 
     @get("/tenders/{tender_id:uuid}/bids/{bid_ref:str}/content", summary="The opened bid package")

@@ -28,9 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bidding import envelope, signing
+from bidding import envelope, sealed, signing
 from bidding.client.keys import BidderKeys, generate, load
 from bidding.package import pack
+from bidding.sealing import bond_cap
 from bidding.service import Bidding, BondIn, Evidence
 
 BANKS = ["中国工商银行", "中国建设银行", "中国银行", "招商银行"]
@@ -128,24 +129,7 @@ async def submit_bid(
         "project_manager": f"{company.legal_representative[:1]}工",
     }
     plain = _package(form, tender.title, author)
-    out = io.BytesIO()
-    remedy = sealing["remedy"]
-    if remedy:
-        custodians = [
-            envelope.Custodian(c["id"], envelope.X25519Recipient.parse(c["public_key"]).public_key)
-            for c in remedy["custodians"]
-        ]
-        envelope.seal(
-            io.BytesIO(plain),
-            out,
-            keys.opening.recipient,
-            custodians,
-            remedy["k"],
-            envelope.Binding(str(tender.id), ref),
-        )
-    else:
-        envelope.seal(io.BytesIO(plain), out, keys.opening.recipient)
-    blob = out.getvalue()
+    blob = sealed.seal_bytes(plain, keys.opening.recipient, sealing["remedy"], str(tender.id), ref)
     manifest = signing.manifest(
         tender=str(tender.id),
         bidder=company.uscc,
@@ -156,7 +140,7 @@ async def submit_bid(
     )
     bank = company.bank_accounts[0] if company.bank_accounts else None
     rules = await ctx.services.tenders.rules(db, tender)
-    amount = min(Bidding.bond_cap(tender.estimate_fen, rules.bond_cap_percent), 20_000_000)
+    amount = min(bond_cap(tender.estimate_fen, rules.bond_cap_percent), 20_000_000)
     bond = (
         BondIn("cash", amount, payer_bank=bank.bank, payer_account=bank.account_no)
         if bank is not None and device % 2 == 0
@@ -180,9 +164,8 @@ async def submit_bid(
         stored.key,
         Evidence(f"10.{20 + device}.{device}.{device + 10}", "tenderhall-bid/0.1", f"demo-device-{device}"),
     )
-    # start_upload made the upload's (empty) partial file; the envelope went straight to storage,
-    # so nothing else would ever remove it (the API's complete does, after its commit).
-    bidding.partials.remove(session.id)
+    # start_upload made the upload's (empty) partial file; the envelope went straight to storage:
+    # accept removes the partial file once the demo's unit of work commits.
     return SealedBid(username, ref, blob, keys)
 
 

@@ -25,6 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenderhall.db import unit_of_work
 
 __all__ = ["HallLive", "seconds_to_next_step"]
 
@@ -38,6 +41,11 @@ class HallLive:
     def channel(self, tender_id: uuid.UUID) -> str:
         # Short and plain: PostgreSQL channel names are identifiers of at most 63 bytes.
         return f"th{self._ns}_hall_{tender_id.hex}"
+
+    def announce(self, db: AsyncSession, tender_id: uuid.UUID, kind: str) -> None:
+        """Publish ``kind`` once ``db``'s unit of work commits (never if it rolls back): viewers
+        must only see committed changes."""
+        unit_of_work.after_commit(db, lambda: self.publish(tender_id, kind), key=(id(self), tender_id, kind))
 
     def publish(self, tender_id: uuid.UUID, kind: str) -> None:
         if self.channels is None:

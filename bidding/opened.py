@@ -18,17 +18,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding import queries
 from bidding.models import BidBond, BidState, CreditCheck, OpeningHall
 from tenderhall.orgs.models import Company
 from tenderhall.tenders.models import Tender
-
-if TYPE_CHECKING:
-    from bidding.service import Bidding
 
 __all__ = ["OpenedBid", "OpenedBids"]
 
@@ -67,9 +65,6 @@ def _credit(check: CreditCheck | None) -> dict[str, Any] | None:
 class OpenedBids:
     """``opened_bids(db, tender_id)``: the tender's valid opened bids, ordered by company."""
 
-    def __init__(self, bidding: Bidding) -> None:
-        self.bidding = bidding
-
     async def opened_bids(self, db: AsyncSession, tender_id: uuid.UUID) -> list[OpenedBid]:
         hall = await db.scalar(select(OpeningHall).where(OpeningHall.tender_id == tender_id))
         if hall is None or hall.outcome != "opened":
@@ -79,7 +74,7 @@ class OpenedBids:
         # Bids in the deadline checkpoint only (the hall's participants), decrypted, form readable.
         bids = [
             b
-            for b in await self.bidding.hall.participants(db, tender)
+            for b in await queries.participants(db, tender)
             if b.state == BidState.DECRYPTED.value and b.bid_form is not None and b.form_error is None
         ]
         out = []

@@ -29,12 +29,7 @@ def providers() -> list[Any]:
     from bidding.service import Bidding
     from tenderhall.registry import Provider
 
-    def build(services: Any, committee: Any) -> Bidding:
-        bidding = Bidding.attach(services)
-        bidding.use_committee(committee)
-        return bidding
-
-    return [Provider(Bidding, build, {"committee": COMMITTEE}, dependency="bidding")]
+    return [Provider(Bidding, Bidding.attach, {"committee": COMMITTEE}, dependency="bidding")]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

@@ -18,15 +18,16 @@ from tenderhall.orgs.service import Companies
 from tenderhall.tenders.models import Tender
 from tenderhall.tenders.service import Tenders
 
-# Does this account sit on this tender's committee?  (db, tender id, user id)
-
 
 class Findings:
-    def __init__(self, tenders: Tenders, companies: Companies) -> None:
+    def __init__(
+        self, tenders: Tenders, companies: Companies, committee: CommitteeLookup | None = None
+    ) -> None:
         self.tenders = tenders
         self.companies = companies
-        # Evaluation's answer, wired by the plugin; none: only staff and supervisors read findings.
-        self.committee: CommitteeLookup | None = None
+        # Does this account sit on this tender's committee?  Evaluation's answer; without it only
+        # staff and supervisors read findings.
+        self.committee = committee
 
     async def of_tender(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Finding]:
         tender = await db.get(Tender, tender_id)

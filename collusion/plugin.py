@@ -29,10 +29,7 @@ def providers() -> list[Any]:
     from tenderhall.registry import Provider
 
     def build(services: Any, bidding: Bidding, committee: Any) -> Collusion:
-        svc = Collusion.attach(services)
-        svc.use_source(BiddingEvidence(bidding))
-        svc.use_committee(committee)
-        return svc
+        return Collusion.attach(services, BiddingEvidence(bidding), committee)
 
     return [Provider(Collusion, build, {"bidding": Bidding, "committee": COMMITTEE}, dependency="collusion")]
 

@@ -6,8 +6,8 @@
 - ``alerts``: the review workflow (``collusion.alerts``); ``views``: what a reviewer reads;
 - ``graphs``: graph views (``collusion.graph_views``); ``findings``: confirmed findings.
 
-Each receives the collaborators it uses; this object only builds them and carries the plugin's
-late wiring (``use_source``, ``use_committee``) to the one that needs it.
+Each receives the collaborators it uses; this object only builds them, with what the plugin's
+provider hands over (bidding's evidence source, evaluation's committee lookup).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Collusion:
         source: BidEvidenceSource | None = None,
         params: DetectorParams | None = None,
         *,
+        committee: CommitteeLookup | None = None,
         alert_on_screens_only: bool = False,
     ) -> None:
         self.params = params or DetectorParams()
@@ -49,20 +50,19 @@ class Collusion:
         self.alerts = AlertReview(services.ledger, services.clock)
         self.views = AlertViews(self.alerts)
         self.graphs = GraphViews(self.alerts, self.history)
-        self.findings = Findings(services.tenders, services.companies)
+        # Who sits on a committee is evaluation's answer; without it only staff and supervisors read.
+        self.findings = Findings(services.tenders, services.companies, committee)
 
     @classmethod
-    def attach(cls, services: Services) -> Collusion:
-        svc = cls(services)
+    def attach(
+        cls,
+        services: Services,
+        source: BidEvidenceSource | None = None,
+        committee: CommitteeLookup | None = None,
+    ) -> Collusion:
+        svc = cls(services, source, committee=committee)
         services.tenders.add_listener(svc.runs.on_transition)
         return svc
-
-    def use_source(self, source: BidEvidenceSource) -> None:
-        self.runs.source = source
-
-    def use_committee(self, lookup: CommitteeLookup) -> None:
-        """How to tell a sitting committee member (evaluation's answer; none: only staff/supervisors)."""
-        self.findings.committee = lookup
 
 
 __all__ = ["Collusion"]

@@ -43,6 +43,7 @@ from evaluation.notify import Notifier
 from evaluation.registry import Registry
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject, enforce
+from tenderhall.db import unit_of_work
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.keys import derive_key
 from tenderhall.orgs.models import Company, Organisation
@@ -426,10 +427,11 @@ class Draws:
             now = self.services.clock.now()
             if now >= seat.respond_by:
                 # Decided here, by the clock: too late is a no-show, replaced at once.  The
-                # replacement must survive the error answer, hence the commit (as for login failures).
-                await self.my_seat(db, who, seat_id, "seat.view")
-                await db.commit()
-                raise Conflict("seat.response_late")
+                # replacement must survive the error answer: it commits on its own (as login failures).
+                async def replace(own: AsyncSession) -> None:
+                    await self.my_seat(own, who, seat_id, "seat.view")
+
+                await unit_of_work.refuse(db, replace, Conflict("seat.response_late"))
         seat = await self.my_seat(db, who, seat_id, "seat.respond")
         if not accept and not reason.strip():
             raise InvalidInput("seat.reason_required")

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bidding import envelope, signing
+from bidding import envelope, sealed, signing
 from bidding.client.keys import BidderKeys
 from bidding.package import pack
 from tenderhall.auth.roles import Role
@@ -77,19 +77,7 @@ def bid_package(price: str = "980000.00", canary: str = "", **extra: Any) -> byt
 def seal_bytes(
     plain: bytes, recipient: envelope.X25519Recipient, tender: str, bid: str, sealing: dict[str, Any]
 ) -> bytes:
-    out = io.BytesIO()
-    remedy = sealing.get("remedy")
-    if remedy:
-        custodians = [
-            envelope.Custodian(c["id"], envelope.X25519Recipient.parse(c["public_key"]).public_key)
-            for c in remedy["custodians"]
-        ]
-        envelope.seal(
-            io.BytesIO(plain), out, recipient, custodians, remedy["k"], envelope.Binding(tender, bid)
-        )
-    else:
-        envelope.seal(io.BytesIO(plain), out, recipient)
-    return out.getvalue()
+    return sealed.seal_bytes(plain, recipient, sealing.get("remedy"), tender, bid)
 
 
 async def make_scene(

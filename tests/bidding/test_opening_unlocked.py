@@ -72,7 +72,7 @@ class Gate:
 
     def __init__(self, hall: Any, storage_key: str) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
-        real: Callable[..., Any] = hall._open_blob
+        real: Callable[..., Any] = hall.blobs.open
 
         def gated(key: str, *args: Any) -> Any:
             if key == storage_key:
@@ -80,7 +80,7 @@ class Gate:
                 assert self.release.wait(30)
             return real(key, *args)
 
-        hall._open_blob = gated
+        hall.blobs.open = gated
 
     async def wait_entered(self) -> None:
         assert await asyncio.to_thread(self.entered.wait, 30)

@@ -160,7 +160,7 @@ async def test_incremental_run_after_opening_from_bidding_source(world, services
     await import_history(services, world)  # history: companies 0 and 1 share a bond account
     svc = collusion(services)
     source = ListSource()
-    svc.use_source(source)
+    svc.runs.source = source  # in place of bidding's hall
     a, b, c = world.companies
     async with services.transaction() as db:
         tender = await opening_tender(db, world)
@@ -195,7 +195,7 @@ async def test_every_opening_writes_the_same_event_alert_or_not(world, services)
     """Bidders read the public ledger: an honest tender's check looks exactly like an alerted one's."""
     svc = collusion(services)
     source = ListSource()
-    svc.use_source(source)
+    svc.runs.source = source  # in place of bidding's hall
     a, b, c = world.companies
     async with services.transaction() as db:
         tender = await opening_tender(db, world, "SH-2026-0002")

@@ -136,7 +136,7 @@ async def test_committee_sees_confirmed_findings_of_its_tender_only(client, worl
     async def sits(db, tender_id: uuid.UUID, user_id: uuid.UUID) -> bool:  # evaluation's answer
         return (tender_id, user_id) in seats
 
-    svc.use_committee(sits)
+    svc.findings.committee = sits  # in place of evaluation's answer
     async with services.transaction() as db:
         tender = await opening_tender(db, world, "SH-2026-0100")
         tender.state = "evaluating"

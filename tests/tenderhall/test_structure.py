@@ -29,14 +29,6 @@ MAY_IMPORT = {
     "collusion": {"tenderhall", "bidding", "collusion"},
 }
 MAX_LINES = 600
-# Circles and long modules that issue 13 is taking apart; the list only ever shrinks.
-KNOWN_CIRCLES: set[frozenset[str]] = {
-    frozenset({"bidding.opened", "bidding.opening", "bidding.service"}),
-}
-KNOWN_LONG = {
-    "bidding.opening",
-    "bidding.service",
-}
 
 
 def modules() -> dict[str, Path]:
@@ -112,17 +104,12 @@ def test_imports_go_one_way_between_packages() -> None:
     assert wrong == []
 
 
-def test_no_new_import_circle() -> None:
-    circles = {frozenset(c) for c in nx.strongly_connected_components(import_graph()) if len(c) > 1}
-    assert circles - KNOWN_CIRCLES == set()
-    # A circle that was broken comes off the list.
-    assert KNOWN_CIRCLES - circles == set()
+def test_no_import_circle() -> None:
+    circles = [sorted(c) for c in nx.strongly_connected_components(import_graph()) if len(c) > 1]
+    assert circles == []
 
 
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_modules_stay_small(name: str) -> None:
     lines = len(modules()[name].read_text(encoding="utf-8").splitlines())
-    if name in KNOWN_LONG:
-        assert lines > MAX_LINES, f"{name} is short now: take it off KNOWN_LONG"
-    else:
-        assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by use case"
+    assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by use case"

@@ -21,6 +21,7 @@ from tenderhall.auth.policy import Subject
 from tenderhall.auth.roles import Role
 from tenderhall.auth.throttle import SignInThrottle
 from tenderhall.clock import Clock
+from tenderhall.db import unit_of_work
 from tenderhall.errors import Conflict, InvalidInput, Unauthenticated
 from tenderhall.ledger.service import Ledger
 from tenderhall.orgs.models import Centre, Company, Organisation, Region
@@ -150,9 +151,11 @@ class Accounts:
         if user is None or not verified:
             # No ledger entry: the ledger is public and its size would tell which usernames
             # exist; the throttle's counters are the record.
-            await self.throttle.failed(db, username, source)
-            await db.commit()  # the count must survive the error response
-            raise Unauthenticated("auth.bad_credentials")
+            # The count must survive the error response: it commits in a transaction of its own.
+            async def count(own: AsyncSession) -> None:
+                await self.throttle.failed(own, username, source)
+
+            await unit_of_work.refuse(db, count, Unauthenticated("auth.bad_credentials"))
         await self.throttle.succeeded(db, username, source)
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)

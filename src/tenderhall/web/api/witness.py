@@ -13,6 +13,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenderhall.db import unit_of_work
 from tenderhall.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tenderhall.ledger.tlog_witness import SIZE_MEDIA_TYPE, Refusal, format_size
 from tenderhall.services import Services
@@ -48,12 +49,11 @@ class WitnessController(Controller):
         try:
             line = await services.witness.add_checkpoint(db_session, body)
         except Refusal as refusal:
-            if refusal.status == 409:
-                await db_session.rollback()
+            if refusal.status == 409:  # an error answer: the request's unit of work rolls back
                 return Response(format_size(refusal.size or 0), status_code=409, media_type=SIZE_MEDIA_TYPE)
             raise _REFUSALS[refusal.status](refusal.key, detail=refusal.detail) from None
         # The spec: the witness persists the new checkpoint before it answers.
-        await db_session.commit()
+        await unit_of_work.end_phase(db_session)
         return Response(line, status_code=200, media_type=MediaType.TEXT)
 
     @get(
