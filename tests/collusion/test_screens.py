@@ -6,11 +6,12 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
 
 from collusion.screens import (
+    CLUSTER_BAND,
     RD_CAP,
     SCREEN_MEANINGS,
     TenderScreens,
@@ -155,6 +156,11 @@ def test_always_finite(xs: list[float]) -> None:
 
 @given(prices, st.floats(min_value=1e-3, max_value=1e3), st.randoms())
 def test_scale_and_order_invariant(xs: list[float], c: float, rnd: object) -> None:
+    # A bid within rounding of the winner or of the cluster band's edge may land on either side
+    # once scaled: the screen's threshold is exact, float multiplication is not.
+    w = min(xs)
+    assume(all(x == w or abs(x - w) > 1e-9 * w for x in xs))
+    assume(all(abs(x - w * (1 + CLUSTER_BAND)) > 1e-9 * w for x in xs))
     shuffled = list(xs)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     a = screens(xs).as_dict()

@@ -90,7 +90,7 @@ def test_a_service_provided_twice_or_not_at_all() -> None:
 def test_the_platform_composes_every_domain_by_type(services: Services) -> None:
     # What each domain receives is what another provides: no setter, no lookup by name.
     assert services.get(COMMITTEE) is committee_member
-    assert services.get(Bidding).committee is committee_member
+    assert services.get(Bidding).access.committee is committee_member
     assert services.get(Collusion).findings.committee is committee_member
     assert services.get(Evaluation).workspace.source is services.get(Bidding).opened
 
