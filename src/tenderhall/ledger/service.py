@@ -24,7 +24,7 @@ from sqlalchemy import Table, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.clock import Clock
-from tenderhall.ledger import merkle, pending
+from tenderhall.ledger import canonical, merkle, pending
 from tenderhall.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from tenderhall.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from tenderhall.ledger.note import Signer, Verifier
@@ -50,7 +50,7 @@ def event_body(
     index: int, kind: str, at: datetime, actor: uuid.UUID | None, subject: str | None, data: Mapping[str, Any]
 ) -> bytes:
     """Canonical JSON of one event.  The index is inside the body, so moving a row is detectable."""
-    return rfc8785.dumps(
+    return canonical.dumps(
         {
             "index": index,
             "kind": kind,
@@ -95,7 +95,9 @@ class Ledger:
         No statement per event: the index comes from the tree state locked once per transaction,
         and the entry and the nodes it completes join the session's buffer (see `pending`).
         """
-        await session.flush()  # the change this event records goes first
+        sync = session.sync_session
+        if sync.new or sync.dirty or sync.deleted:
+            await session.flush()  # the change this event records goes first
         state = await pending.locked(session)
         index = state.frontier.size
         body = event_body(index, kind, self.clock.now(), actor, subject, data)
