@@ -1,10 +1,13 @@
-"""Ledger throughput and proof latency on SQLite and PostgreSQL, against the physical floor.
+"""Ledger throughput and proof latency on SQLite and PostgreSQL, against their peers.
 
-Timed: `Ledger.append` (Core statements) in the caller's transaction (head row lock, canonical JSON,
-leaf and node hashes, inserts, head update), one per transaction and 100 per transaction; and
-`Ledger.inclusion_proof` at 1,000,000 entries (one session checkout, the head read and one node
-query per proof, then assembly).  Floors measured in the same run: `openssl speed` SHA-256 for the
-same hashes, and plain INSERTs of rows of the same sizes without any Merkle work.
+Timed: `Ledger.append` in the caller's transaction (head row lock, canonical JSON, leaf and node
+hashes; the rows buffered and written at commit as one INSERT per table and one head update), one
+per transaction and 100 per transaction; and `Ledger.inclusion_proof` at 1,000,000 entries (one
+session checkout, one query for the nodes and the head's size, then assembly).  Peers measured in
+the same run: plain INSERTs of exactly the rows the appends write (entries and nodes, computed
+beforehand), batched the same way; the same node fetch as one plain statement on a pooled
+connection; and `openssl speed` SHA-256 for the same hashes.  Each throughput pair runs in
+alternating rounds and the best round counts, as the machine may be shared.
 
 The 1M-entry log is bulk-loaded, bypassing the per-append ORM path: rows are computed with the
 same `event_body`, `merkle.leaf_hash` and `Frontier.append` (hence the same node layout) as
@@ -25,13 +28,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tenderhall.clock import SystemClock
@@ -123,42 +127,56 @@ async def _appends(
 
 RAW_DDL = (
     "CREATE TABLE bench_entries (id BIGINT PRIMARY KEY, kind VARCHAR(64), subject VARCHAR(80), "
-    "body {blob}, leaf_hash {blob})",
+    "body {blob} NOT NULL, leaf_hash {blob} NOT NULL)",
     "CREATE INDEX ix_bench_entries_kind ON bench_entries (kind)",
     "CREATE INDEX ix_bench_entries_subject ON bench_entries (subject)",
-    "CREATE TABLE bench_nodes (id BIGINT PRIMARY KEY, hash {blob})",
+    "CREATE TABLE bench_nodes (id BIGINT PRIMARY KEY, hash {blob} NOT NULL)",
 )
+INSERT_ENTRY = text(
+    "INSERT INTO bench_entries (id, kind, subject, body, leaf_hash) "
+    "VALUES (:id, :kind, :subject, :body, :leaf_hash)"
+)
+INSERT_NODE = text("INSERT INTO bench_nodes (id, hash) VALUES (:id, :hash)")
+
+Rows = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
-async def _raw_inserts(engine: AsyncEngine, n: int, per_tx: int, budget: float) -> float:
-    """Rows shaped like an append's (one entry, one node) with no hashing, JSON or head lock."""
+def _peer_rows(n: int, per_tx: int) -> list[Rows]:
+    """Per transaction, the entries and nodes `n` appends write (the same bodies, hashes, keys)."""
+    frontier = merkle.Frontier()
+    batches = []
+    for start in range(0, n, per_tx):
+        entries, nodes = _bulk_rows(start, min(per_tx, n - start), frontier)
+        batches.append(
+            (
+                [dict(zip(("id", "kind", "subject", "body", "leaf_hash"), e, strict=True)) for e in entries],
+                [{"id": k, "hash": h} for k, h in nodes],
+            )
+        )
+    return batches
+
+
+async def _raw_inserts(engine: AsyncEngine, batches: list[Rows], budget: float) -> float:
+    """The appends' own rows as plain INSERTs: no JSON, hashing, head lock or head update."""
     blob = "BLOB" if engine.dialect.name == "sqlite" else "BYTEA"
     async with engine.begin() as conn:
         for ddl in RAW_DDL:
             await conn.execute(text(ddl.format(blob=blob)))
-    body = event_body(0, KIND, AT, None, *payload(0))
-    entries = [
-        {"id": i, "kind": KIND, "subject": payload(i)[0], "body": body, "leaf_hash": os.urandom(32)}
-        for i in range(n)
-    ]
-    nodes = [{"id": i, "hash": os.urandom(32)} for i in range(n)]
-    insert_entry = text(
-        "INSERT INTO bench_entries (id, kind, subject, body, leaf_hash) "
-        "VALUES (:id, :kind, :subject, :body, :leaf_hash)"
-    )
-    insert_node = text("INSERT INTO bench_nodes (id, hash) VALUES (:id, :hash)")
     started = time.perf_counter()
     done = 0
-    while done < n and time.perf_counter() - started < budget:
+    try:
+        for entries, nodes in batches:
+            if time.perf_counter() - started > budget:
+                break
+            async with engine.begin() as conn:
+                await conn.execute(INSERT_ENTRY, entries)
+                await conn.execute(INSERT_NODE, nodes)
+            done += len(entries)
+        return done / (time.perf_counter() - started)
+    finally:
         async with engine.begin() as conn:
-            await conn.execute(insert_entry, entries[done : done + per_tx])
-            await conn.execute(insert_node, nodes[done : done + per_tx])
-        done += per_tx
-    rate = done / (time.perf_counter() - started)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP TABLE bench_entries"))
-        await conn.execute(text("DROP TABLE bench_nodes"))
-    return rate
+            await conn.execute(text("DROP TABLE bench_entries"))
+            await conn.execute(text("DROP TABLE bench_nodes"))
 
 
 # -- the 1M-entry log ------------------------------------------------------------------------------
@@ -238,7 +256,14 @@ async def _proofs(backend: Backend, size: int, root: bytes, count: int) -> None:
     try:
         async with maker() as session:
             assert await ledger.root_at(session, size) == root, "bulk-loaded nodes disagree with the root"
+        # Peer: the same nodes fetched by one plain statement on a pooled connection (no session,
+        # no size check, no assembly), its IN list bound like the ledger's.  Each proof and its
+        # peer run back to back, so a busy moment on a shared machine hits both alike.
+        fetch = text("SELECT id, hash FROM ledger_nodes WHERE id IN :keys").bindparams(
+            bindparam("keys", expanding=True)
+        )
         times: list[float] = []
+        raw: list[float] = []
         checks: list[tuple[int, list[bytes]]] = []
         for _ in range(count + 50):  # the first 50 warm the pool and caches; not counted
             index = rnd.randrange(size)
@@ -247,16 +272,15 @@ async def _proofs(backend: Backend, size: int, root: bytes, count: int) -> None:
                 proof = await ledger.inclusion_proof(session, index, size)
             times.append(time.perf_counter() - began)
             checks.append((index, proof))
-        times = sorted(times[50:])
-        # Floor: the same node fetch as plain SQL on a pooled connection (no ORM, no head read).
-        raw: list[float] = []
-        for index, _ in checks[50:]:
-            keys = ", ".join(str(node_key(r)) for r in merkle.inclusion_plan(index, size))
+            keys = [node_key(r) for r in merkle.inclusion_plan(index, size)]
             began = time.perf_counter()
             async with engine.connect() as conn:
-                (await conn.execute(text(f"SELECT id, hash FROM ledger_nodes WHERE id IN ({keys})"))).all()
+                (await conn.execute(fetch, {"keys": keys})).all()
             raw.append(time.perf_counter() - began)
+        times = sorted(times[50:])
+        raw = sorted(raw[50:])
         backend.results["raw_fetch_median_ms"] = statistics.median(raw) * 1e3
+        backend.results["raw_fetch_p99_ms"] = raw[int(len(raw) * 0.99) - 1] * 1e3
         for index, proof in checks:  # every proof must verify, or the timing means nothing
             subject, data = payload(index)
             leaf = merkle.leaf_hash(event_body(index, KIND, AT, None, subject, data))
@@ -327,16 +351,23 @@ def _setup(tmp: Path) -> list[Backend]:
     return backends
 
 
-async def _throughput(backend: Backend, single: int, batched: int, raw: int, budget: float) -> None:
+ROUNDS = 3
+
+
+async def _throughput(backend: Backend, single: int, batched: int, budget: float) -> None:
+    """Appends and their peer INSERTs in alternating rounds; the best round of each counts."""
     engine = make_engine(backend.url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
     ledger = _ledger()
+    peers = {1: _peer_rows(single, 1), 100: _peer_rows(batched, 100)}
     try:
         await _appends(ledger, maker, 50, 1)  # warm up connections and statement caches
-        backend.results["single"] = await _appends(ledger, maker, single, 1, budget)
-        backend.results["batched"] = await _appends(ledger, maker, batched, 100, budget)
-        backend.results["raw_single"] = await _raw_inserts(engine, raw // 5, 1, budget)
-        backend.results["raw_batched"] = await _raw_inserts(engine, raw, 100, budget)
+        for _ in range(ROUNDS):
+            for per_tx, key, n in ((1, "single", single), (100, "batched", batched)):
+                rate = await _appends(ledger, maker, n, per_tx, budget)
+                backend.results[key] = max(rate, backend.results.get(key, 0.0))
+                rate = await _raw_inserts(engine, peers[per_tx], budget)
+                backend.results[f"raw_{key}"] = max(rate, backend.results.get(f"raw_{key}", 0.0))
     finally:
         await engine.dispose()
 
@@ -371,14 +402,14 @@ async def _reset(backend: Backend) -> None:
 
 def run(quick: bool) -> str:
     # Each throughput measure stops at its count or its time budget, whichever comes first.
-    single, batched, raw, budget = (300, 2_000, 2_000, 3.0) if quick else (5_000, 20_000, 20_000, 20.0)
+    single, batched, budget = (300, 2_000, 3.0) if quick else (1_500, 10_000, 10.0)
     size, chunk, proofs = (20_000, 10_000, 1_000) if quick else (1_000_000, 50_000, 2_000)
     tmp = Path(tempfile.mkdtemp(prefix="th_bench_"))
     backends = _setup(tmp)
     live = [b for b in backends if b.url]
     try:
         for b in live:
-            asyncio.run(_throughput(b, single, batched, raw, budget))
+            asyncio.run(_throughput(b, single, batched, budget))
             asyncio.run(_reset(b))
         root, compute_s, load_s = asyncio.run(_bulk_load(live, size, chunk))
         for b in live:
@@ -387,6 +418,7 @@ def run(quick: bool) -> str:
         leaf_rate = _openssl_rate(body_len + 1)
         node_rate = _openssl_rate(65)
         stream_rate = _sha256sum_rate(size, body_len + 1)
+        load = os.getloadavg()[2]
     finally:
         for b in backends:
             if b.drop:
@@ -404,6 +436,7 @@ def run(quick: bool) -> str:
         leaf_rate,
         node_rate,
         stream_rate,
+        load,
     )
 
 
@@ -419,21 +452,25 @@ def _report(
     leaf_rate: float | None,
     node_rate: float | None,
     stream_rate: float,
+    load: float,
 ) -> str:
     # Each append hashes one leaf (1 + body bytes) and, on average, completes one interior node
     # (65 bytes): n leaves make n - 1 interior nodes.
     lines = [
         "## Ledger (`tenderhall.ledger`)",
         "",
-        "`Ledger.append` in the caller's transaction (three Core statements; the head row locked "
-        f"and read once per transaction, RFC 8785 body "
-        f"of {body_len} bytes, leaf and node hashes, insert entry and nodes, update the head), "
-        f"one per transaction (up to {single:,}) and 100 per transaction (up to {batched:,}), each "
-        f"stopped after {budget:.0f} s if not done; floor: "
-        f"plain INSERTs of the same rows (entry + one 32-byte node) with no JSON, hashing or lock. "
-        f"Inclusion proofs: random leaves of a {size:,}-entry log, each timed from session checkout "
-        f"through the head read and the one node query to the assembled proof, every proof verified "
-        f"afterwards. Aims (issue 2): >= 2,000 appends/s, proofs <= 5 ms.",
+        "`Ledger.append` in the caller's transaction (the head row locked and read once per "
+        f"transaction, RFC 8785 body of {body_len} bytes, leaf and node hashes; the rows buffered and "
+        "written at commit as one INSERT per table and one head update), one per transaction (up to "
+        f"{single:,}) and 100 per transaction (up to {batched:,}), each stopped after {budget:.0f} s if "
+        f"not done, best of {ROUNDS} alternating rounds. Peer: plain INSERTs of exactly the rows the "
+        "appends write (entries and about two nodes each, computed beforehand) into tables of the same "
+        "shape, batched the same way, with no JSON, hashing, lock or head update. Inclusion proofs: "
+        f"random leaves of a {size:,}-entry log, each timed from session checkout through the one "
+        "query (nodes and the head's size) to the assembled proof, every proof verified afterwards; "
+        "peer: the same nodes fetched by one plain statement on a pooled connection. Aims (issue 14): "
+        "appends >= 0.5x the peer batched and >= 0.8x one per transaction, >= 2,000 appends/s "
+        "batched, proofs <= 2x the raw node fetch.",
         "",
         "| measure | " + " | ".join(b.name for b in backends) + " |",
         "|---|" + "---:|" * len(backends),
@@ -443,24 +480,45 @@ def _report(
         cells = [fmt.format(b.results[key]) if key in b.results else "—" for b in backends]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    def ratio(label: str, num: str, den: str) -> None:
-        cells = [
-            f"{b.results[num] / b.results[den]:.2f}" if num in b.results and den in b.results else "—"
-            for b in backends
-        ]
+    def ratio(label: str, num: str, den: str, met: Callable[[float], bool]) -> None:
+        cells = []
+        for b in backends:
+            if num in b.results and den in b.results:
+                value = b.results[num] / b.results[den]
+                cells.append(f"{value:.2f} ({'met' if met(value) else 'NOT met'})")
+            else:
+                cells.append("—")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row("appends/s, 1 per transaction", "single", "{:,.0f}")
-    row("appends/s, 100 per transaction", "batched", "{:,.0f}")
-    row("raw INSERT rows/s, 1 per transaction (floor)", "raw_single", "{:,.0f}")
-    row("raw INSERT rows/s, 100 per transaction (floor)", "raw_batched", "{:,.0f}")
-    ratio("append / raw INSERT, 1 per transaction", "single", "raw_single")
-    ratio("append / raw INSERT, 100 per transaction", "batched", "raw_batched")
+    row("plain INSERTs of the same rows, entries/s, 1 per transaction", "raw_single", "{:,.0f}")
+    ratio("append / plain INSERT, 1 per transaction (aim >= 0.8)", "single", "raw_single", lambda r: r >= 0.8)
+    lines.append(
+        "| appends/s, 100 per transaction (aim >= 2,000) | "
+        + " | ".join(
+            f"{r:,.0f} ({'met' if r >= 2000 else 'NOT met'})" if (r := b.results.get("batched")) else "—"
+            for b in backends
+        )
+        + " |"
+    )
+    row("plain INSERTs of the same rows, entries/s, 100 per transaction", "raw_batched", "{:,.0f}")
+    ratio(
+        "append / plain INSERT, 100 per transaction (aim >= 0.5)",
+        "batched",
+        "raw_batched",
+        lambda r: r >= 0.5,
+    )
     row(f"appends/s at {size:,} entries, 1 per transaction", "append_at_size", "{:,.0f}")
     row(f"inclusion proof at {size:,} entries, median (ms)", "proof_median_ms", "{:.2f}")
     row(f"inclusion proof at {size:,} entries, p99 (ms)", "proof_p99_ms", "{:.2f}")
-    row("raw SQL fetch of the same nodes, median (ms) (floor)", "raw_fetch_median_ms", "{:.2f}")
-    ratio("proof / raw fetch, median", "proof_median_ms", "raw_fetch_median_ms")
+    row("raw fetch of the same nodes, median (ms)", "raw_fetch_median_ms", "{:.2f}")
+    row("raw fetch of the same nodes, p99 (ms)", "raw_fetch_p99_ms", "{:.2f}")
+    ratio(
+        "proof / raw fetch, median (aim <= 2)",
+        "proof_median_ms",
+        "raw_fetch_median_ms",
+        lambda r: r <= 2,
+    )
     row("proofs timed", "proof_count", "{:,}")
     row("hashes in the last proof", "proof_len", "{}")
     lines.append("")
@@ -477,7 +535,7 @@ def _report(
         if best:
             lines.append(
                 f"The hashing floor is {hash_floor / best:,.0f}x the best append rate measured: the cost "
-                f"is the database round trips (three statements per append) and the commit, not SHA-256."
+                f"is the canonical JSON, the database writes and the commit, not SHA-256."
             )
     else:
         lines.append("`openssl speed` was not available: no hashing floor this run.")
@@ -489,6 +547,11 @@ def _report(
     for b in backends:
         if b.note:
             lines.append(f"{b.name}: {b.note}.")
+    lines.append(
+        f"Load average over the last 15 minutes of the run: {load:.1f} on {os.cpu_count()} cores "
+        "(above the core count, other work shared the machine: rates are lower and noisier than on "
+        "an idle one, ratios measured in alternating rounds less so)."
+    )
     lines.append(
         "SQLite runs in WAL mode with `synchronous=NORMAL` (commits are not fsynced one by one); "
         "PostgreSQL with its defaults (`synchronous_commit=on`, an fsync per commit)."

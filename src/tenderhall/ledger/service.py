@@ -1,8 +1,11 @@
 """The ledger as the rest of the platform uses it: append inside the caller's transaction, sign
 checkpoints, serve proofs, verify everything.
 
-Every append locks the single head row, so concurrent transactions get contiguous indices in commit
-order; callers append as late in their transaction as they can, to hold that lock briefly.
+The first append of a transaction locks the single head row, so concurrent transactions get
+contiguous indices in commit order; callers append as late in their transaction as they can, to
+hold that lock briefly.  Appends only compute (index, body, hashes) and buffer their rows in the
+session (`pending.py`): the buffer is written as one INSERT per table and one head update when the
+transaction commits, or earlier when anything else is about to run in that session.
 """
 
 from __future__ import annotations
@@ -17,41 +20,37 @@ from datetime import datetime
 from typing import Any, cast
 
 import rfc8785
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.clock import Clock
-from tenderhall.ledger import merkle
+from tenderhall.ledger import canonical, merkle, pending
 from tenderhall.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from tenderhall.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from tenderhall.ledger.note import Signer, Verifier
+from tenderhall.ledger.pending import HEAD_ID, LedgerError, node_key
 
-HEAD_ID = 1
-_ENTRIES = cast(Table, LedgerEntry.__table__)
+__all__ = [
+    "HEAD_ID",
+    "Appended",
+    "Ledger",
+    "LedgerError",
+    "VerifyReport",
+    "event_body",
+    "node_key",
+    "verify_log",
+]
+
 _NODES = cast(Table, LedgerNode.__table__)
 _HEAD = cast(Table, LedgerHead.__table__)
-_FRONTIER_KEY = "tenderhall.ledger.frontier"
-_LEVEL_SHIFT = 57  # node primary key = level << 57 | index: one B-tree lookup per node
-
-
-def node_key(ref: merkle.NodeRef) -> int:
-    return (ref.level << _LEVEL_SHIFT) | ref.index
-
-
-def _owner(session: AsyncSession) -> tuple[object, object]:
-    sync = session.sync_session
-    return (sync.get_transaction(), sync.get_nested_transaction())
-
-
-class LedgerError(Exception):
-    """A request the ledger cannot answer (e.g. a proof for a size it does not have)."""
+_LEVEL_SHIFT = pending.LEVEL_SHIFT
 
 
 def event_body(
     index: int, kind: str, at: datetime, actor: uuid.UUID | None, subject: str | None, data: Mapping[str, Any]
 ) -> bytes:
     """Canonical JSON of one event.  The index is inside the body, so moving a row is detectable."""
-    return rfc8785.dumps(
+    return canonical.dumps(
         {
             "index": index,
             "kind": kind,
@@ -82,35 +81,6 @@ class Ledger:
         platform can later prove what an entry referred to."""
         return hmac.new(self._blinding_key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
 
-    async def _locked_frontier(self, session: AsyncSession) -> merkle.Frontier:
-        """The tree state under the head row's lock, read once per transaction (and savepoint).
-
-        The lock is held until the transaction ends, so no one else can move the head meanwhile;
-        a savepoint gets its own read, so a rolled-back savepoint never leaves a stale cache.
-        """
-        await session.connection()  # begin the transaction first, so it can key the cache
-        owner = _owner(session)
-        cached = self._cached(session)
-        if cached is not None:
-            return cached
-        row = (
-            await session.execute(select(_HEAD.c.frontier).where(_HEAD.c.id == HEAD_ID).with_for_update())
-        ).scalar_one_or_none()
-        if row is None:
-            raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
-        frontier = merkle.Frontier.from_bytes(row)
-        session.info[_FRONTIER_KEY] = (owner, frontier)
-        return frontier
-
-    @staticmethod
-    def _cached(session: AsyncSession) -> merkle.Frontier | None:
-        """The frontier this very transaction (and savepoint) locked and moved, if any."""
-        owner = _owner(session)
-        cached = session.info.get(_FRONTIER_KEY)
-        if owner[0] is not None and cached is not None and cached[0] == owner:
-            return cached[1]  # type: ignore[no-any-return]
-        return None
-
     async def append(
         self,
         session: AsyncSession,
@@ -122,29 +92,21 @@ class Ledger:
     ) -> Appended:
         """Append one event in the caller's transaction; it commits or rolls back with the change.
 
-        Written with Core statements (no unit of work per event): the entry, the nodes it
-        completes and the new head, three statements per event.
+        No statement per event: the index comes from the tree state locked once per transaction,
+        and the entry and the nodes it completes join the session's buffer (see `pending`).
         """
-        await session.flush()  # the change this event records goes first
-        frontier = await self._locked_frontier(session)
-        index = frontier.size
+        sync = session.sync_session
+        if sync.new or sync.dirty or sync.deleted:
+            await session.flush()  # the change this event records goes first
+        state = await pending.locked(session)
+        index = state.frontier.size
         body = event_body(index, kind, self.clock.now(), actor, subject, data)
         leaf = merkle.leaf_hash(body)
-        completed = frontier.append(leaf)
-        await session.execute(
-            _ENTRIES.insert(),
-            [{"id": index, "kind": kind, "subject": subject, "body": body, "leaf_hash": leaf}],
-        )
-        await session.execute(_NODES.insert(), [{"id": node_key(ref), "hash": h} for ref, h in completed])
-        await session.execute(
-            update(_HEAD)
-            .where(_HEAD.c.id == HEAD_ID)
-            .values(size=frontier.size, frontier=frontier.to_bytes())
-        )
+        state.add(index, kind, subject, body, leaf)
         return Appended(index=index, leaf_hash=leaf)
 
     async def tree_head(self, session: AsyncSession) -> tuple[int, bytes]:
-        frontier = self._cached(session)
+        frontier = pending.frontier_of(session)
         if frontier is None:
             row = (
                 await session.execute(select(_HEAD.c.frontier).where(_HEAD.c.id == HEAD_ID))
@@ -167,41 +129,43 @@ class Ledger:
         await session.flush()
         return row
 
-    async def _nodes(
-        self, session: AsyncSession, refs: Iterable[merkle.NodeRef]
+    async def _nodes_at(
+        self, session: AsyncSession, size: int, refs: Iterable[merkle.NodeRef]
     ) -> dict[merkle.NodeRef, bytes]:
+        """The stored nodes ``refs`` of the tree of ``size`` leaves, after checking the log has
+        that size: one query, the head's size riding along as the one negative key."""
         wanted = {node_key(r): r for r in refs}
-        if not wanted:
-            return {}
-        rows = await session.execute(select(LedgerNode.id, LedgerNode.hash).where(LedgerNode.id.in_(wanted)))
-        found = {wanted[k]: h for k, h in rows.tuples()}
+        head = select((-1 - _HEAD.c.size).label("id"), _HEAD.c.frontier.label("hash")).where(
+            _HEAD.c.id == HEAD_ID
+        )
+        nodes = select(_NODES.c.id, _NODES.c.hash).where(_NODES.c.id.in_(wanted))
+        rows = (await session.execute(union_all(nodes, head) if wanted else head)).tuples().all()
+        current = next((-1 - k for k, _ in rows if k < 0), None)
+        if current is None:
+            raise LedgerError("the ledger head row is missing: run `tenderhall db upgrade`")
+        if size < 1 or size > current:
+            raise LedgerError(f"tree size must be between 1 and {current}")
+        found = {wanted[k]: h for k, h in rows if k >= 0}
         if len(found) != len(wanted):
             raise LedgerError(
                 "ledger nodes are missing: the store is damaged; run `tenderhall ledger verify`"
             )
         return found
 
-    async def _check_size(self, session: AsyncSession, size: int) -> None:
-        current, _ = await self.tree_head(session)
-        if size < 1 or size > current:
-            raise LedgerError(f"tree size must be between 1 and {current}")
-
     async def root_at(self, session: AsyncSession, size: int) -> bytes:
-        await self._check_size(session, size)
-        return merkle.root_from_nodes(size, await self._nodes(session, merkle.root_plan(size)))
+        nodes = await self._nodes_at(session, size, _plan(merkle.root_plan, size))
+        return merkle.root_from_nodes(size, nodes)
 
     async def inclusion_proof(self, session: AsyncSession, index: int, size: int) -> list[bytes]:
-        await self._check_size(session, size)
+        nodes = await self._nodes_at(session, size, _plan(merkle.inclusion_plan, index, size))
         if not 0 <= index < size:
             raise LedgerError(f"leaf index must be between 0 and {size - 1}")
-        nodes = await self._nodes(session, merkle.inclusion_plan(index, size))
         return merkle.inclusion_proof(index, size, nodes)
 
     async def consistency_proof(self, session: AsyncSession, size1: int, size2: int) -> list[bytes]:
-        await self._check_size(session, size2)
+        nodes = await self._nodes_at(session, size2, _plan(merkle.consistency_plan, size1, size2))
         if not 1 <= size1 <= size2:
             raise LedgerError(f"the first size must be between 1 and {size2}")
-        nodes = await self._nodes(session, merkle.consistency_plan(size1, size2))
         return merkle.consistency_proof(size1, size2, nodes)
 
     async def entries(self, session: AsyncSession, start: int, end: int) -> list[LedgerEntry]:
@@ -212,6 +176,14 @@ class Ledger:
 
     async def entry_count(self, session: AsyncSession) -> int:
         return int((await session.execute(select(func.count()).select_from(LedgerEntry))).scalar_one())
+
+
+def _plan(planner: Callable[..., list[merkle.NodeRef]], *args: int) -> list[merkle.NodeRef]:
+    """The nodes a proof needs, or none for arguments out of range (the caller then says which)."""
+    try:
+        return planner(*args)
+    except (TypeError, ValueError):
+        return []
 
 
 @dataclass
