@@ -67,7 +67,7 @@ SWEEP_SECONDS = 5.0
 
 @get("/healthz", tags=["ops"], summary="Liveness and database check", opt=PUBLIC)
 async def healthz(services: Any) -> dict[str, Any]:
-    async with services.sessionmaker() as db:
+    async with services.reader() as db:
         size, _ = await services.ledger.tree_head(db)
     return {"ok": True, "ledger_size": size}
 

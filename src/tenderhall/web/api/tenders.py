@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.auth.policy import Subject, permits
+from tenderhall.auth.policy import Resource, Subject, permits
 from tenderhall.bounds import clean_text, fen, yuan_text
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
@@ -39,6 +40,7 @@ from tenderhall.web.api.schemas import (
     TenderOut,
     TenderPatch,
 )
+from tenderhall.web.deps import READ
 from tenderhall.web.openapi import PUBLIC
 
 MAX_DOCUMENT = 50 * 1024 * 1024
@@ -53,7 +55,18 @@ class DocumentForm:
 
 
 async def tender_out(services: Services, db: AsyncSession, who: Subject, tender: Tender) -> TenderOut:
-    resource = await services.tenders.resource(db, tender, who)
+    return (await tenders_out(services, db, who, [tender]))[0]
+
+
+async def tenders_out(
+    services: Services, db: AsyncSession, who: Subject, tenders: Sequence[Tender]
+) -> list[TenderOut]:
+    """Tenders as the caller sees them, with the policy objects of all of them read at once."""
+    resources = await services.tenders.resources(db, tenders, who)
+    return [_tender_out(who, t, resources[t.id]) for t in tenders]
+
+
+def _tender_out(who: Subject, tender: Tender, resource: Resource) -> TenderOut:
     actions = [
         t
         for t in allowed_transitions(TenderState(tender.state))
@@ -115,7 +128,7 @@ class TenderController(Controller):
     path = "/api/v1/tenders"
     tags = ["tenders"]
 
-    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC)
+    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC, dependencies=READ)
     async def list_tenders(
         self,
         who: Subject,
@@ -139,7 +152,7 @@ class TenderController(Controller):
             limit=limit,
             offset=offset,
         )
-        items = [await tender_out(services, db_session, who, t) for t in page.items]
+        items = await tenders_out(services, db_session, who, page.items)
         return PageOut(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
     @post("/", summary="Create a draft tender")
@@ -163,12 +176,12 @@ class TenderController(Controller):
         )
         return await tender_out(services, db_session, who, tender)
 
-    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC)
+    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC, dependencies=READ)
     async def get_tender(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> TenderOut:
-        tender = await services.tenders.load(db_session, who, tender_id, lock=True)
-        return await tender_out(services, db_session, who, tender)
+        tender, resource = await services.tenders.view(db_session, who, tender_id)
+        return _tender_out(who, tender, resource)
 
     @patch("/{tender_id:uuid}", summary="Edit a draft (optimistic: send the version you read)")
     async def edit(
@@ -234,7 +247,12 @@ class TenderController(Controller):
             id=doc.id, name=doc.name, media_type=doc.media_type, sha256=doc.sha256, size=doc.size
         )
 
-    @get("/{tender_id:uuid}/documents/{document_id:uuid}", summary="Download a tender document", opt=PUBLIC)
+    @get(
+        "/{tender_id:uuid}/documents/{document_id:uuid}",
+        summary="Download a tender document",
+        opt=PUBLIC,
+        dependencies=READ,
+    )
     async def download(
         self,
         tender_id: uuid.UUID,
@@ -280,7 +298,7 @@ class TenderController(Controller):
         )
         return amendment_out(a)
 
-    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender", opt=PUBLIC)
+    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender", opt=PUBLIC, dependencies=READ)
     async def amendments(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[AmendmentOut]:
@@ -302,7 +320,11 @@ class TenderController(Controller):
             tender_id=reg.tender_id, company_id=reg.company_id, registered_at=reg.registered_at
         )
 
-    @get("/{tender_id:uuid}/registrations", summary="Registrations (a bidder sees only its own)")
+    @get(
+        "/{tender_id:uuid}/registrations",
+        summary="Registrations (a bidder sees only its own)",
+        dependencies=READ,
+    )
     async def registrations(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[RegistrationOut]:
@@ -311,7 +333,11 @@ class TenderController(Controller):
             for r in await services.tenders.registrations(db_session, who, tender_id)
         ]
 
-    @get("/{tender_id:uuid}/clarifications", summary="Questions and answers (anonymous as to who asked)")
+    @get(
+        "/{tender_id:uuid}/clarifications",
+        summary="Questions and answers (anonymous as to who asked)",
+        dependencies=READ,
+    )
     async def clarifications(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[ClarificationOut]:
