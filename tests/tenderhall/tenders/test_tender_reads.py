@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tenderhall.ledger.models import LedgerEntry
 from tenderhall.tenders.models import Tender
 from tests.tenderhall.db.statements import locking, recorded
-from tests.tenderhall.tenders.test_tender_api import published
+from tests.tenderhall.tenders.test_tender_api import draft, published
 
 HTML = {"accept": "text/html"}
 
@@ -84,3 +84,26 @@ async def test_the_tender_page_applies_a_due_close_too(client, world, services, 
     # The list shows what is stored, now closed.
     listed = (await client.get("/api/v1/tenders")).json()["items"]
     assert [t["state"] for t in listed if t["id"] == tender["id"]] == ["closed"]
+
+
+async def test_a_document_is_revalidated_by_its_hash(client, world) -> None:
+    tender = await draft(client, world)
+    doc = (await client.get(f"/api/v1/tenders/{tender['id']}", headers=world.auth("tenderer"))).json()[
+        "documents"
+    ][0]
+    url = f"/api/v1/tenders/{tender['id']}/documents/{doc['id']}"
+    first = await client.get(url, headers=world.auth("tenderer"))
+    assert first.status_code == 200
+    assert first.headers["etag"] == f'"{doc["sha256"]}"'
+    assert first.headers["cache-control"] == "no-cache"
+    for named in (first.headers["etag"], f'"other", W/{first.headers["etag"]}', "*"):
+        again = await client.get(url, headers={**world.auth("tenderer"), "if-none-match": named})
+        assert again.status_code == 304, named
+        assert again.content == b""
+        assert again.headers["etag"] == first.headers["etag"]
+    stale = await client.get(url, headers={**world.auth("tenderer"), "if-none-match": '"0000"'})
+    assert stale.status_code == 200
+    assert stale.content == first.content
+    # Access is decided before the validator: an outsider learns nothing, not even "not modified".
+    outsider = await client.get(url, headers={**world.auth("bidder"), "if-none-match": first.headers["etag"]})
+    assert outsider.status_code == 404

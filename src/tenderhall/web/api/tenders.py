@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -249,9 +250,12 @@ class TenderController(Controller):
 
     @get(
         "/{tender_id:uuid}/documents/{document_id:uuid}",
-        summary="Download a tender document",
+        summary="Download a tender document (its SHA-256 is its ETag)",
         opt=PUBLIC,
         dependencies=READ,
+        responses={
+            304: ResponseSpec(None, description="Not modified: the copy named in If-None-Match is current")
+        },
     )
     async def download(
         self,
@@ -260,18 +264,23 @@ class TenderController(Controller):
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-    ) -> Stream:
+        if_none_match: Annotated[str | None, Parameter(header="if-none-match", max_length=2000)] = None,
+    ) -> Response[Any]:
         tender = await services.tenders.load(db_session, who, tender_id)
         doc = next((d for d in tender.documents if d.id == document_id), None)
         if doc is None:
             raise NotFound("error.not_found", kind="document")
+        # A document's bytes never change (it is stored by its hash), so its hash is a strong
+        # validator.  "no-cache": a cache keeps the copy but asks each time, so access is still
+        # decided here on every request.
+        etag = f'"{doc.sha256}"'
+        headers = {"etag": etag, "cache-control": "no-cache", "x-content-sha256": doc.sha256}
+        if if_none_match is not None and _names(if_none_match, etag):
+            return Response(b"", status_code=304, headers=headers)
         return Stream(
             services.storage.read(doc.sha256),
             media_type=doc.media_type,
-            headers={
-                "content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}",
-                "x-content-sha256": doc.sha256,
-            },
+            headers={"content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}", **headers},
         )
 
     @post(
@@ -370,6 +379,12 @@ class TenderController(Controller):
     ) -> ClarificationOut:
         c = await services.tenders.answer(db_session, who, tender_id, number, data.answer)
         return clarification_out(c, who)
+
+
+def _names(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak comparison, RFC 9110 §13.1.2)."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
 
 
 def _quote(name: str) -> str:
