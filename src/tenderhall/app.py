@@ -69,7 +69,7 @@ SWEEP_SECONDS = 5.0
 
 @get("/healthz", tags=["ops"], summary="Liveness and database check", opt=PUBLIC)
 async def healthz(services: Services) -> HealthOut:
-    async with services.sessionmaker() as db:
+    async with services.reader() as db:
         size, _ = await services.ledger.tree_head(db)
     return HealthOut(ok=True, ledger_size=size)
 

@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from tenderhall.auth.service import Accounts
 from tenderhall.auth.throttle import Limits, SignInThrottle
 from tenderhall.clock import Clock, SystemClock
-from tenderhall.db.engine import make_engine
+from tenderhall.db.engine import make_engine, read_only
 from tenderhall.keys import PlatformKeys, derive_key
 from tenderhall.ledger.cosignature import CosignatureVerifier
 from tenderhall.ledger.note import NoteError, Verifier
@@ -38,6 +38,8 @@ class Services:
     keys: PlatformKeys
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Sessions whose transactions only read and take no write lock (db.engine.read_only).
+    reader: async_sessionmaker[AsyncSession]
     ledger: Ledger
     accounts: Accounts
     tenders: Tenders
@@ -73,6 +75,7 @@ class Services:
             keys=keys,
             engine=engine,
             sessionmaker=sessionmaker,
+            reader=async_sessionmaker(read_only(engine), expire_on_commit=False),
             ledger=ledger,
             accounts=Accounts(
                 clock,
@@ -89,7 +92,7 @@ class Services:
                 settings.session_hours,
                 PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
             ),
-            tenders=Tenders(clock, ledger),
+            tenders=Tenders(clock, ledger, sessionmaker),
             directory=Directory(ledger),
             companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
             storage=make_storage(settings),

@@ -2,6 +2,8 @@
 
 Loading a tender for an action locks its row and first applies the time-driven transitions that
 are due by the injected clock, so a deadline is decided in the same transaction that acts on it.
+Viewing one (:meth:`Tenders.view`, the read path) takes no lock and writes nothing, unless a
+transition is due: then it applies it first, in a writing transaction of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenderhall.auth.policy import Resource, Subject, enforce
 from tenderhall.auth.roles import Role
@@ -63,36 +65,60 @@ TransitionListener = Callable[[AsyncSession, Tender, str], Awaitable[None]]
 
 
 class Tenders:
-    def __init__(self, clock: Clock, ledger: Ledger) -> None:
+    def __init__(self, clock: Clock, ledger: Ledger, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.clock = clock
         self.ledger = ledger
+        self.sessionmaker = sessionmaker  # writing sessions, for a view that finds a transition due
         self.listeners: list[TransitionListener] = []
+        self._centre_region: dict[uuid.UUID, uuid.UUID] = {}
 
     def add_listener(self, listener: TransitionListener) -> None:
         self.listeners.append(listener)
 
     # -- reading ---------------------------------------------------------------------------
     async def resource(self, db: AsyncSession, tender: Tender, who: Subject | None = None) -> Resource:
-        centre = await db.get(Centre, tender.centre_id)
-        registered: frozenset[uuid.UUID] = frozenset()
-        if who is not None and who.company_id is not None:
-            found = await db.scalar(
-                select(Registration.id).where(
-                    Registration.tender_id == tender.id, Registration.company_id == who.company_id
+        return (await self.resources(db, [tender], who))[tender.id]
+
+    async def resources(
+        self, db: AsyncSession, tenders: Sequence[Tender], who: Subject | None = None
+    ) -> dict[uuid.UUID, Resource]:
+        """The policy objects of ``tenders``, in at most two statements however many there are."""
+        regions = await self.centre_regions(db, {t.centre_id for t in tenders})
+        company = who.company_id if who is not None else None
+        registered: set[uuid.UUID] = set()
+        if company is not None and tenders:
+            registered = set(
+                await db.scalars(
+                    select(Registration.tender_id).where(
+                        Registration.tender_id.in_([t.id for t in tenders]),
+                        Registration.company_id == company,
+                    )
                 )
             )
-            if found is not None:
-                registered = frozenset({who.company_id})
-        orgs = frozenset(o for o in (tender.tenderer_id, tender.agency_id) if o is not None)
-        return Resource(
-            kind="tender",
-            state=tender.state,
-            region_id=centre.region_id if centre else None,
-            centre_id=tender.centre_id,
-            organisation_ids=orgs,
-            registered_companies=registered,
-            published=tender.issued_at is not None,
-        )
+        return {
+            t.id: Resource(
+                kind="tender",
+                state=t.state,
+                region_id=regions.get(t.centre_id),
+                centre_id=t.centre_id,
+                organisation_ids=frozenset(o for o in (t.tenderer_id, t.agency_id) if o is not None),
+                registered_companies=frozenset({company}) if company and t.id in registered else frozenset(),
+                published=t.issued_at is not None,
+            )
+            for t in tenders
+        }
+
+    async def centre_regions(
+        self, db: AsyncSession, centre_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID]:
+        """Each centre's region.  Kept in the process once read: the platform never moves a centre
+        to another region (nothing updates ``centres.region_id``), so an entry cannot go stale, and
+        a centre another worker created is read on its first use."""
+        missing = centre_ids - self._centre_region.keys()
+        if missing:
+            rows = await db.execute(select(Centre.id, Centre.region_id).where(Centre.id.in_(missing)))
+            self._centre_region.update(rows.tuples().all())
+        return {c: self._centre_region[c] for c in centre_ids if c in self._centre_region}
 
     async def load(
         self,
@@ -103,17 +129,46 @@ class Tenders:
         *,
         lock: bool = False,
     ) -> Tender:
-        """Fetch a tender the subject may act on; 404 if it may not even see it."""
-        query = select(Tender).where(Tender.id == tender_id)
-        if lock:
-            query = query.with_for_update()
-        tender = (await db.execute(query)).scalar_one_or_none()
-        if tender is None:
-            raise NotFound("error.not_found", kind="tender")
-        if lock:
-            await self.apply_due(db, tender)
+        """Fetch a tender the subject may act on; 404 if it may not even see it.  With ``lock`` (in
+        a writing transaction) the row is locked, read afresh and its due transitions applied."""
+        tender = await (self._locked(db, tender_id) if lock else self._read(db, tender_id))
         enforce(who, action, await self.resource(db, tender, who), hide="tender.view")
         return tender
+
+    async def view(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> tuple[Tender, Resource]:
+        """A tender the subject may see and its policy object, to read them: ``db`` may be a read
+        session.  Nothing is locked, except when a time-driven transition is due by the clock:
+        then it is applied as an action would, in a writing transaction of its own (the read
+        transaction cannot write), and the tender comes from there."""
+        tender = await self._read(db, tender_id)
+        if self.state_now(tender) != tender.state:
+            async with self.sessionmaker() as writer, writer.begin():
+                tender = await self._locked(writer, tender_id)
+        resource = await self.resource(db, tender, who)
+        enforce(who, "tender.view", resource, hide="tender.view")
+        return tender, resource
+
+    async def _read(self, db: AsyncSession, tender_id: uuid.UUID) -> Tender:
+        tender = (await db.execute(select(Tender).where(Tender.id == tender_id))).scalar_one_or_none()
+        if tender is None:
+            raise NotFound("error.not_found", kind="tender")
+        return tender
+
+    async def _locked(self, db: AsyncSession, tender_id: uuid.UUID) -> Tender:
+        """The tender, its row locked and read afresh, with its due transitions applied."""
+        query = select(Tender).where(Tender.id == tender_id).with_for_update()
+        tender = (await db.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+        if tender is None:
+            raise NotFound("error.not_found", kind="tender")
+        await self.apply_due(db, tender)
+        return tender
+
+    def state_now(self, tender: Tender) -> str:
+        """The state ``tender`` reaches by the clock once its due time-driven transitions apply."""
+        state = TenderState(tender.state)
+        for transition in lifecycle.due_transitions(state, tender.deadline_at, self.clock.now()):
+            state = lifecycle.next_state(state, transition)
+        return state.value
 
     def visible_query(self, who: Subject) -> Select[Tender]:
         """Tenders the subject may view, as a query, mirroring the ``tender.view`` rows."""
@@ -553,15 +608,23 @@ class Tenders:
         self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
     ) -> list[Clarification]:
         tender = await self.load(db, who, tender_id, "clarification.view")
+        return await self.clarifications_of(db, tender.id)
+
+    async def clarifications_of(self, db: AsyncSession, tender_id: uuid.UUID) -> list[Clarification]:
+        """A tender's clarifications; the caller has checked ``clarification.view``."""
         rows = await db.execute(
-            select(Clarification).where(Clarification.tender_id == tender.id).order_by(Clarification.number)
+            select(Clarification).where(Clarification.tender_id == tender_id).order_by(Clarification.number)
         )
         return list(rows.scalars())
 
     async def amendments(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Amendment]:
         tender = await self.load(db, who, tender_id)
+        return await self.amendments_of(db, tender.id)
+
+    async def amendments_of(self, db: AsyncSession, tender_id: uuid.UUID) -> list[Amendment]:
+        """A tender's amendments; the caller has checked ``tender.view``."""
         rows = await db.execute(
-            select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number)
+            select(Amendment).where(Amendment.tender_id == tender_id).order_by(Amendment.number)
         )
         return list(rows.scalars())
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request
 from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.models import User
 from tenderhall.auth.policy import Subject
@@ -43,6 +45,17 @@ def service_dependency(kind: Kind) -> Provide:
 def service_dependencies(services: Services) -> dict[str, Provide]:
     return {name: service_dependency(kind) for name, kind in services.registry.dependencies.items()}
 
+
+async def provide_read_session(services: Services) -> AsyncIterator[AsyncSession]:
+    """The session of a handler that only reads: no write lock (see ``db.engine``), rolled back
+    when the response is made."""
+    async with services.reader() as db:
+        yield db
+
+
+# A handler that only reads declares ``dependencies=READ``: its ``db_session`` is a read session
+# instead of the plugin's writing one.  One that may write, even on a GET, must not.
+READ = {"db_session": Provide(provide_read_session)}
 
 DEPENDENCIES = {
     "services": Provide(provide_services, sync_to_thread=False),

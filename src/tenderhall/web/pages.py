@@ -22,6 +22,7 @@ from tenderhall.i18n import LOCALES, translate
 from tenderhall.orgs.models import Centre, Organisation
 from tenderhall.services import Services
 from tenderhall.web.api.auth import session_cookie
+from tenderhall.web.deps import READ
 from tenderhall.web.problems import request_locale
 from tenderhall.web.security import LOGIN_RATE_LIMIT, SESSION_COOKIE
 
@@ -64,7 +65,7 @@ def _csrf(request: Request[Any, Any, Any]) -> str:
     return token if isinstance(token, str) else ""
 
 
-@get("/", include_in_schema=False)
+@get("/", include_in_schema=False, dependencies=READ)
 async def home(
     request: Request[Any, Any, Any],
     who: Subject,
@@ -73,7 +74,8 @@ async def home(
     state_filter: Annotated[str | None, Parameter(query="state")] = None,
 ) -> Template:
     page = await services.tenders.search(db_session, who, state=state_filter or None, limit=50)
-    centres = {c.id: c for c in (await db_session.execute(select(Centre))).scalars()}
+    listed = list({t.centre_id for t in page.items})
+    centres = {c.id: c for c in await db_session.scalars(select(Centre).where(Centre.id.in_(listed)))}
     return Template(
         "home.html.jinja", context=page_context(request, page=page, centres=centres, state=state_filter)
     )
@@ -131,7 +133,7 @@ async def set_language(request: Request[Any, Any, Any], code: str) -> Response[A
     return response
 
 
-@get("/tenders/{tender_id:uuid}", include_in_schema=False)
+@get("/tenders/{tender_id:uuid}", include_in_schema=False, dependencies=READ)
 async def tender_page(
     request: Request[Any, Any, Any],
     tender_id: uuid.UUID,
@@ -139,25 +141,30 @@ async def tender_page(
     services: Services,
     db_session: AsyncSession,
 ) -> Template:
-    tender = await services.tenders.load(db_session, who, tender_id, lock=True)
-    resource = await services.tenders.resource(db_session, tender, who)
+    tender, resource = await services.tenders.view(db_session, who, tender_id)
     clarifications = (
-        await services.tenders.clarifications(db_session, who, tender_id)
+        await services.tenders.clarifications_of(db_session, tender.id)
         if permits(who, "clarification.view", resource)
         else None
     )
-    amendments = await services.tenders.amendments(db_session, who, tender_id)
+    amendments = await services.tenders.amendments_of(db_session, tender.id)
     centre = await db_session.get(Centre, tender.centre_id)
-    tenderer = await db_session.get(Organisation, tender.tenderer_id)
-    agency = await db_session.get(Organisation, tender.agency_id) if tender.agency_id else None
+    orgs = {
+        o.id: o
+        for o in await db_session.scalars(
+            select(Organisation).where(
+                Organisation.id.in_([o for o in (tender.tenderer_id, tender.agency_id) if o])
+            )
+        )
+    }
     return Template(
         "tender.html.jinja",
         context=page_context(
             request,
             tender=tender,
             centre=centre,
-            tenderer=tenderer,
-            agency=agency,
+            tenderer=orgs.get(tender.tenderer_id),
+            agency=orgs.get(tender.agency_id) if tender.agency_id else None,
             amendments=amendments,
             clarifications=clarifications,
             can_register=permits(who, "tender.register", resource),
@@ -165,7 +172,7 @@ async def tender_page(
     )
 
 
-@get("/ledger", include_in_schema=False)
+@get("/ledger", include_in_schema=False, dependencies=READ)
 async def ledger_page(
     request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
 ) -> Template:

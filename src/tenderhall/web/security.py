@@ -64,7 +64,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         user: User | None = None
         via = None
         if header[:7].lower() == "bearer ":
-            async with services.sessionmaker() as db:
+            async with services.reader() as db:
                 user = await services.accounts.user_for_token(db, header[7:].strip())
             via = "token"
             if user is None:
@@ -72,7 +72,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
 
                 raise Unauthenticated("auth.token_invalid")
         elif cookie:
-            async with services.sessionmaker() as db:
+            async with services.reader() as db:
                 user = await services.accounts.user_for_session(db, cookie)
             via = "session" if user else None
         return AuthenticationResult(user=user, auth=via)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
@@ -14,7 +15,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.auth.policy import Subject, permits
+from tenderhall.auth.policy import Resource, Subject, permits
 from tenderhall.bounds import clean_text, fen, yuan_text
 from tenderhall.errors import InvalidInput, NotFound
 from tenderhall.services import Services
@@ -40,6 +41,7 @@ from tenderhall.web.api.schemas import (
     TenderOut,
     TenderPatch,
 )
+from tenderhall.web.deps import READ
 from tenderhall.web.openapi import PUBLIC
 
 MAX_DOCUMENT = 50 * 1024 * 1024
@@ -54,7 +56,18 @@ class DocumentForm:
 
 
 async def tender_out(services: Services, db: AsyncSession, who: Subject, tender: Tender) -> TenderOut:
-    resource = await services.tenders.resource(db, tender, who)
+    return (await tenders_out(services, db, who, [tender]))[0]
+
+
+async def tenders_out(
+    services: Services, db: AsyncSession, who: Subject, tenders: Sequence[Tender]
+) -> list[TenderOut]:
+    """Tenders as the caller sees them, with the policy objects of all of them read at once."""
+    resources = await services.tenders.resources(db, tenders, who)
+    return [_tender_out(who, t, resources[t.id]) for t in tenders]
+
+
+def _tender_out(who: Subject, tender: Tender, resource: Resource) -> TenderOut:
     actions = [
         t
         for t in allowed_transitions(TenderState(tender.state))
@@ -116,7 +129,7 @@ class TenderController(Controller):
     path = "/api/v1/tenders"
     tags = ["tenders"]
 
-    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC)
+    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC, dependencies=READ)
     async def list_tenders(
         self,
         who: Subject,
@@ -140,7 +153,7 @@ class TenderController(Controller):
             limit=limit,
             offset=offset,
         )
-        items = [await tender_out(services, db_session, who, t) for t in page.items]
+        items = await tenders_out(services, db_session, who, page.items)
         return PageOut(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
     @post("/", summary="Create a draft tender")
@@ -164,12 +177,12 @@ class TenderController(Controller):
         )
         return await tender_out(services, db_session, who, tender)
 
-    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC)
+    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC, dependencies=READ)
     async def get_tender(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> TenderOut:
-        tender = await services.tenders.load(db_session, who, tender_id, lock=True)
-        return await tender_out(services, db_session, who, tender)
+        tender, resource = await services.tenders.view(db_session, who, tender_id)
+        return _tender_out(who, tender, resource)
 
     @patch("/{tender_id:uuid}", summary="Edit a draft (optimistic: send the version you read)")
     async def edit(
@@ -237,13 +250,15 @@ class TenderController(Controller):
 
     @get(
         "/{tender_id:uuid}/documents/{document_id:uuid}",
-        summary="Download a tender document",
+        summary="Download a tender document (its SHA-256 is its ETag)",
         opt=PUBLIC,
+        dependencies=READ,
         # The body is the document as uploaded, in its own media type (x-content-sha256: its hash).
         responses={
             200: ResponseSpec(
                 bytes, media_type="*/*", description="The document's bytes", generate_examples=False
-            )
+            ),
+            304: ResponseSpec(None, description="Not modified: the copy named in If-None-Match is current"),
         },
     )
     async def download(
@@ -253,18 +268,23 @@ class TenderController(Controller):
         who: Subject,
         services: Services,
         db_session: AsyncSession,
-    ) -> Stream:
+        if_none_match: Annotated[str | None, Parameter(header="if-none-match", max_length=2000)] = None,
+    ) -> Response[Any]:
         tender = await services.tenders.load(db_session, who, tender_id)
         doc = next((d for d in tender.documents if d.id == document_id), None)
         if doc is None:
             raise NotFound("error.not_found", kind="document")
+        # A document's bytes never change (it is stored by its hash), so its hash is a strong
+        # validator.  "no-cache": a cache keeps the copy but asks each time, so access is still
+        # decided here on every request.
+        etag = f'"{doc.sha256}"'
+        headers = {"etag": etag, "cache-control": "no-cache", "x-content-sha256": doc.sha256}
+        if if_none_match is not None and _names(if_none_match, etag):
+            return Response(b"", status_code=304, headers=headers)
         return Stream(
             services.storage.read(doc.sha256),
             media_type=doc.media_type,
-            headers={
-                "content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}",
-                "x-content-sha256": doc.sha256,
-            },
+            headers={"content-disposition": f"attachment; filename*=UTF-8''{_quote(doc.name)}", **headers},
         )
 
     @post(
@@ -291,7 +311,7 @@ class TenderController(Controller):
         )
         return amendment_out(a)
 
-    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender", opt=PUBLIC)
+    @get("/{tender_id:uuid}/amendments", summary="Amendments of a tender", opt=PUBLIC, dependencies=READ)
     async def amendments(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[AmendmentOut]:
@@ -313,7 +333,11 @@ class TenderController(Controller):
             tender_id=reg.tender_id, company_id=reg.company_id, registered_at=reg.registered_at
         )
 
-    @get("/{tender_id:uuid}/registrations", summary="Registrations (a bidder sees only its own)")
+    @get(
+        "/{tender_id:uuid}/registrations",
+        summary="Registrations (a bidder sees only its own)",
+        dependencies=READ,
+    )
     async def registrations(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[RegistrationOut]:
@@ -322,7 +346,11 @@ class TenderController(Controller):
             for r in await services.tenders.registrations(db_session, who, tender_id)
         ]
 
-    @get("/{tender_id:uuid}/clarifications", summary="Questions and answers (anonymous as to who asked)")
+    @get(
+        "/{tender_id:uuid}/clarifications",
+        summary="Questions and answers (anonymous as to who asked)",
+        dependencies=READ,
+    )
     async def clarifications(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> list[ClarificationOut]:
@@ -355,6 +383,12 @@ class TenderController(Controller):
     ) -> ClarificationOut:
         c = await services.tenders.answer(db_session, who, tender_id, number, data.answer)
         return clarification_out(c, who)
+
+
+def _names(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` (weak comparison, RFC 9110 §13.1.2)."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
 
 
 def _quote(name: str) -> str:
