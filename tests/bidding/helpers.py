@@ -225,15 +225,8 @@ async def sealing(client: Any, scene: Scene) -> dict[str, Any]:
 
 
 async def start_upload(client: Any, scene: Scene, bidder: Bidder, blob: bytes, bid: str, **extra: Any) -> Any:
-    import hashlib
-
-    manifest = signing.manifest(
-        tender=str(scene.tender_id),
-        bidder=bidder.uscc,
-        bid=bid,
-        envelope_sha256=hashlib.sha256(blob).hexdigest(),
-        size=len(blob),
-        client={"tool": "tests"},
+    manifest = sealed.manifest(
+        blob, tender=str(scene.tender_id), bidder=bidder.uscc, bid=bid, client={"tool": "tests"}
     )
     body = {
         "manifest": manifest,
