@@ -38,8 +38,7 @@ from tenderhall.orgs import uscc
 from tenderhall.orgs.models import Centre, Company, Organisation, OrganisationKind, Region
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tenderhall.tenders.models import TenderDocument
-from tenderhall.tenders.service import TenderDraft
+from tests.support.tenders import draft_tender
 
 ORIGIN = "bench.local/tenderhall/ledger"
 PASSWORD = "bench-password-123"
@@ -206,30 +205,16 @@ async def make_scene(services: Services, keys: list[BidderKeys], deadline: datet
             centre_id=centre.id,
         )
         who = subject_of(owner)
-        tender = await services.tenders.create(
+        tender = await draft_tender(
+            services,
             db,
             who,
-            TenderDraft(
-                title="基准工程（投标截止压力）",
-                procedure="open_tender",
-                estimate_fen=100_000_000,
-                tenderer_id=tenderer.id,
-                centre_id=centre.id,
-                rubric=RUBRIC,
-            ),
+            title="基准工程（投标截止压力）",
+            estimate_fen=100_000_000,
+            tenderer_id=tenderer.id,
+            centre_id=centre.id,
+            rubric=RUBRIC,
         )
-        text = b"tender documents"
-        db.add(
-            TenderDocument(
-                tender_id=tender.id,
-                name="doc.txt",
-                media_type="text/plain",
-                sha256=hashlib.sha256(text).hexdigest(),
-                size=len(text),
-            )
-        )
-        await db.flush()
-        await db.refresh(tender, ["documents"])
         await services.tenders.publish(db, who, tender.id, deadline)
         tender_id = tender.id
         companies = [

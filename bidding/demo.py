@@ -17,7 +17,6 @@ The helpers (`bidder_keys`, `submit_bid`, `open_tender`) are also used by evalua
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import tempfile
 import uuid
@@ -130,13 +129,8 @@ async def submit_bid(
     }
     plain = _package(form, tender.title, author)
     blob = sealed.seal_bytes(plain, keys.opening.recipient, sealing["remedy"], str(tender.id), ref)
-    manifest = signing.manifest(
-        tender=str(tender.id),
-        bidder=company.uscc,
-        bid=ref,
-        envelope_sha256=hashlib.sha256(blob).hexdigest(),
-        size=len(blob),
-        client={"tool": "tenderhall-bid/demo"},
+    manifest = sealed.manifest(
+        blob, tender=str(tender.id), bidder=company.uscc, bid=ref, client={"tool": "tenderhall-bid/demo"}
     )
     bank = company.bank_accounts[0] if company.bank_accounts else None
     rules = await ctx.services.tenders.rules(db, tender)

@@ -1,17 +1,18 @@
 """Sealing a bid package as a tender asks (what ``GET /tenders/{id}/sealing`` answers): to the
 bidder's opening key and, when the tender has a custodian remedy, to its custodians' k of n
-shares, bound to the tender and the bid.  One recipe for the demo, the tests and the benchmarks."""
+shares, bound to the tender and the bid.  One recipe for the bidder's client, the demo and the tests."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Mapping
 from typing import Any
 
-from bidding import envelope
+from bidding import envelope, signing
 from bidding.envelope._io import Sink, Source
 
-__all__ = ["seal", "seal_bytes"]
+__all__ = ["manifest", "seal", "seal_bytes"]
 
 
 def seal(
@@ -38,3 +39,15 @@ def seal_bytes(
     out = io.BytesIO()
     seal(io.BytesIO(plain), out, recipient, remedy, tender, bid)
     return out.getvalue()
+
+
+def manifest(blob: bytes, *, tender: str, bidder: str, bid: str, client: Mapping[str, Any]) -> dict[str, Any]:
+    """The submission manifest of an envelope held in memory (its SHA-256 and size read off it)."""
+    return signing.manifest(
+        tender=tender,
+        bidder=bidder,
+        bid=bid,
+        envelope_sha256=hashlib.sha256(blob).hexdigest(),
+        size=len(blob),
+        client=client,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bidding import envelope, signing
+from bidding import envelope, sealed, signing
 from bidding.client.keys import BidderKeys
 from tenderhall.files import atomic_write
 
@@ -95,18 +95,9 @@ def register_keys(api: Api, keys: BidderKeys) -> dict[str, Any]:
 def seal_file(
     sealing: dict[str, Any], recipient: envelope.X25519Recipient, package: Path, out: Path, bid: str
 ) -> int:
-    remedy = sealing.get("remedy")
-    custodians = []
-    k = None
-    if remedy:
-        custodians = [
-            envelope.Custodian(c["id"], envelope.X25519Recipient.parse(c["public_key"]).public_key)
-            for c in remedy["custodians"]
-        ]
-        k = int(remedy["k"])
-    binding = envelope.Binding(sealing["tender"], bid)
+    """Seal ``package`` into ``out`` as the tender's sealing answer asks (the shared recipe)."""
     with package.open("rb") as src, atomic_write(out) as dst:
-        return envelope.seal(src, dst, recipient, custodians, k, binding if custodians else None)
+        return sealed.seal(src, dst, recipient, sealing.get("remedy"), sealing["tender"], bid)
 
 
 def idempotency_key(tender: str, bid: str, sha: str) -> str:

@@ -17,8 +17,7 @@ from bidding import envelope, sealed, signing
 from bidding.client.keys import BidderKeys
 from bidding.package import pack
 from tenderhall.auth.roles import Role
-from tenderhall.tenders.models import TenderDocument
-from tenderhall.tenders.service import TenderDraft
+from tests.support.tenders import draft_tender
 
 RUBRIC = {
     "price_method": "lowest_price",
@@ -94,37 +93,21 @@ async def make_scene(
     """A published tender (deadline T0 + 21 days) with ``bidders`` registered companies whose keys
     are registered, and optionally a k-of-n custodian remedy (and another scoring rubric, or
     another estimate: the tender's ceiling price)."""
-    import hashlib
-
     from tenderhall.orgs.models import Company
 
     bidder_list: list[Bidder] = []
     cust_list: list[Custodian] = []
     async with services.transaction() as db:
-        tender = await services.tenders.create(
+        tender = await draft_tender(
+            services,
             db,
             world.who("tenderer"),
-            TenderDraft(
-                title="测试工程",
-                procedure="open_tender",
-                estimate_fen=estimate_yuan * 100,
-                tenderer_id=world.tenderers[0].id,
-                centre_id=world.centres[0].id,
-                rubric=rubric or RUBRIC,
-            ),
+            title="测试工程",
+            estimate_fen=estimate_yuan * 100,
+            tenderer_id=world.tenderers[0].id,
+            centre_id=world.centres[0].id,
+            rubric=rubric or RUBRIC,
         )
-        text = b"tender documents"
-        db.add(
-            TenderDocument(
-                tender_id=tender.id,
-                name="doc.txt",
-                media_type="text/plain",
-                sha256=hashlib.sha256(text).hexdigest(),
-                size=len(text),
-            )
-        )
-        await db.flush()
-        await db.refresh(tender, ["documents"])
         companies = list(world.companies)
         for i in range(len(companies), bidders):
             from tests.conftest import make_uscc
@@ -225,15 +208,8 @@ async def sealing(client: Any, scene: Scene) -> dict[str, Any]:
 
 
 async def start_upload(client: Any, scene: Scene, bidder: Bidder, blob: bytes, bid: str, **extra: Any) -> Any:
-    import hashlib
-
-    manifest = signing.manifest(
-        tender=str(scene.tender_id),
-        bidder=bidder.uscc,
-        bid=bid,
-        envelope_sha256=hashlib.sha256(blob).hexdigest(),
-        size=len(blob),
-        client={"tool": "tests"},
+    manifest = sealed.manifest(
+        blob, tender=str(scene.tender_id), bidder=bidder.uscc, bid=bid, client={"tool": "tests"}
     )
     body = {
         "manifest": manifest,

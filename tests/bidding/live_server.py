@@ -24,10 +24,10 @@ from bidding.client import api as client_api
 from bidding.models import Bid, BidState, UploadSession, UploadState
 from tenderhall.ledger.models import LedgerEntry
 from tests.bidding.helpers import Scene
+from tests.support.tenders import TENDER_DOCUMENT  # what helpers.make_scene records
 from tests.tenderhall.test_serve import free_port, wait_healthy
 
 CHEAP = {"TENDERHALL_ARGON2_TIME_COST": "1", "TENDERHALL_ARGON2_MEMORY_KIB": "1024"}
-TENDER_DOCUMENT = b"tender documents"  # what helpers.make_scene records for the tender
 
 
 def wait_for(what: str, condition: Callable[[], bool], seconds: float = 30, every: float = 0.005) -> None:

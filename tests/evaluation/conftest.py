@@ -21,8 +21,7 @@ from evaluation.models import EvaluationBid, Expert
 from evaluation.result import SHEET_FORMAT, sheet_digest
 from tenderhall.auth.roles import Role
 from tenderhall.auth.service import subject_of
-from tenderhall.tenders.models import TenderDocument
-from tenderhall.tenders.service import TenderDraft
+from tests.support.tenders import draft_tender
 
 RUBRIC = {
     "price_method": "lowest_price",
@@ -99,25 +98,16 @@ async def tender(world: Any, clock: Any) -> TenderFix:
     """A published open tender of world.tenderers[0] at the 上海 centre, three registered bidders."""
     services = world.services
     async with services.transaction() as db:
-        t = await services.tenders.create(
+        t = await draft_tender(
+            services,
             db,
             world.who("tenderer"),
-            TenderDraft(
-                title="门诊楼改造工程",
-                procedure="open_tender",
-                estimate_fen=120_000_000,
-                tenderer_id=world.tenderers[0].id,
-                centre_id=world.centres[0].id,
-                rubric=RUBRIC,
-            ),
+            title="门诊楼改造工程",
+            estimate_fen=120_000_000,
+            tenderer_id=world.tenderers[0].id,
+            centre_id=world.centres[0].id,
+            rubric=RUBRIC,
         )
-        db.add(
-            TenderDocument(
-                tender_id=t.id, name="招标文件.pdf", media_type="application/pdf", sha256="0" * 64, size=1
-            )
-        )
-        await db.flush()
-        await db.refresh(t, ["documents"])
         deadline = clock.now() + timedelta(days=21)
         await services.tenders.publish(db, world.who("tenderer"), t.id, deadline)
         for name in ("bidder", "bidder_other"):
