@@ -13,11 +13,9 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import BidState
-from bidding.opening import Opening
 from bidding.service import Bidding
 from tenderhall.auth.policy import Subject
 from tenderhall.i18n import translate
-from tenderhall.services import Services
 from tenderhall.web.pages import page_context
 
 # Every label the script shows, looked up in the catalogues here (the script holds no text).
@@ -90,10 +88,10 @@ async def hall_page(
     request: Request[Any, Any, Any],
     tender_id: uuid.UUID,
     who: Subject,
-    services: Services,
+    bidding: Bidding,
     db_session: AsyncSession,
 ) -> Template:
-    opening: Opening = services.get(Bidding).hall
+    opening = bidding.hall
     snapshot = await opening.snapshot(db_session, who, tender_id)  # 404/403 as the API answers
     abilities = await opening.abilities(db_session, who, tender_id)
     locale = page_context(request)["locale"]

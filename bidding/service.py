@@ -52,6 +52,7 @@ class Bidding:
             self.credit,
             max_open_uploads=settings.upload_max_open,
             max_upload_bytes=settings.upload_max_bytes,
+            cosigning=services.cosigning,
         )
         self.deadline = DeadlineCheckpoints(clock, ledger)
         self.sweep = UploadSweep(clock, self.partials, services.transaction)

@@ -42,6 +42,7 @@ from tenderhall.db import unit_of_work
 from tenderhall.errors import Conflict, InvalidInput, NotFound
 from tenderhall.ledger.models import LedgerEntry
 from tenderhall.ledger.service import Ledger
+from tenderhall.ledger.witness import Cosigning
 from tenderhall.orgs.models import Company
 from tenderhall.storage import Storage
 from tenderhall.tenders.lifecycle import TenderState
@@ -89,6 +90,7 @@ class Submission:
     # Per company, so that one bidder cannot reserve the disk (20 uploads declaring 4 GiB each).
     max_open_uploads: int
     max_upload_bytes: int
+    cosigning: Cosigning  # the ledger's witnesses, asked once a bid is in (``submit``)
 
     async def _open_tender(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, lock: bool) -> Tender:
         """The tender, with the deadline decided now: refused unless strictly before it."""
@@ -262,6 +264,28 @@ class Submission:
         except envelope.EnvelopeError as exc:
             raise InvalidInput("bid.envelope_invalid", detail=str(exc)) from None
         handle.seek(0)
+
+    async def receipt_of(self, db: AsyncSession, session: UploadSession) -> dict[str, Any] | None:
+        """The receipt of the bid an upload became (None while it is not a bid)."""
+        if session.bid_id is None:
+            return None
+        bid = await db.get(Bid, session.bid_id)
+        return bid.receipt if bid else None
+
+    async def submit(self, db: AsyncSession, who: Subject, upload_id: uuid.UUID, evidence: Evidence) -> Bid:
+        """``complete``, then the ledger's witnesses cosign the checkpoint that holds the bid."""
+        bid = await self.complete(db, who, upload_id, evidence)
+        # The bid is in once this phase commits (which also drops the partial file).  Witnesses
+        # are asked only then, each within its timeout: one that is down delays this answer at
+        # most once per back-off and the receipt then carries the log's signature alone (the
+        # sweeper retries the checkpoint).  The cosigned receipt commits with the request.
+        await unit_of_work.end_phase(db)
+        size = int(bid.receipt["ledger"]["size"])
+        await self.cosigning.cosign(at_least=size)
+        cosigned = await self.cosigning.cosigned_note(db, size)
+        if cosigned is not None:
+            bid.receipt = {**bid.receipt, "ledger": {**bid.receipt["ledger"], "checkpoint": cosigned}}
+        return bid
 
     async def complete(self, db: AsyncSession, who: Subject, upload_id: uuid.UUID, evidence: Evidence) -> Bid:
         """Verify the upload and accept it as a bid — or refuse it at the deadline, never both."""
