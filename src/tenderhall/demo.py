@@ -454,13 +454,16 @@ async def _tenders(ctx: DemoContext, db: AsyncSession, now: datetime) -> None:
         if any(r.company_id == ctx.users[name].company_id for r in regs):
             askers.append(name)
     clock.set(now - timedelta(days=6))
-    await svc.ask(db, ctx.who(askers[0]), first.id, "技术参数第3.2条要求的探测器排数是否允许等效替代方案？")
-    await svc.ask(db, ctx.who(askers[1]), first.id, "投标保证金是否接受电子保函？")
+    clarify = ctx.services.clarifications
+    await clarify.ask(
+        db, ctx.who(askers[0]), first.id, "技术参数第3.2条要求的探测器排数是否允许等效替代方案？"
+    )
+    await clarify.ask(db, ctx.who(askers[1]), first.id, "投标保证金是否接受电子保函？")
     clock.set(now - timedelta(days=5))
-    await svc.answer(
+    await clarify.answer(
         db, ctx.who("agent1"), first.id, 1, "允许，但须提供等效性证明材料，并在偏离表中逐项说明。"
     )
-    await svc.answer(db, ctx.who("agent1"), first.id, 2, "接受银行或保险机构出具的电子保函。")
+    await clarify.answer(db, ctx.who("agent1"), first.id, 2, "接受银行或保险机构出具的电子保函。")
     clock.set(now - timedelta(days=1))
     await svc.amend(
         db,

@@ -26,6 +26,7 @@ from tenderhall.orgs.service import Companies, Directory
 from tenderhall.registry import Key, Registry
 from tenderhall.settings import Settings, SettingsError
 from tenderhall.storage import LocalStorage, Storage
+from tenderhall.tenders.clarifications import Clarifications
 from tenderhall.tenders.service import Tenders
 
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class Services:
     ledger: Ledger
     accounts: Accounts
     tenders: Tenders
+    clarifications: Clarifications
     companies: Companies
     directory: Directory
     storage: Storage
@@ -69,6 +71,7 @@ class Services:
         )
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         witnessed, witnesses = _witness_keys(settings)
+        tenders = Tenders(clock, ledger, sessionmaker)
         return cls(
             settings=settings,
             clock=clock,
@@ -92,7 +95,8 @@ class Services:
                 settings.session_hours,
                 PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib),
             ),
-            tenders=Tenders(clock, ledger, sessionmaker),
+            tenders=tenders,
+            clarifications=Clarifications(clock, ledger, tenders),
             directory=Directory(ledger),
             companies=Companies(ledger, derive_key(keys.data_key, "person-hash")),
             storage=make_storage(settings),

@@ -26,7 +26,7 @@ from tenderhall.ledger.service import Ledger
 from tenderhall.orgs.models import Centre, Organisation, OrganisationKind
 from tenderhall.tenders import lifecycle
 from tenderhall.tenders.lifecycle import TenderState
-from tenderhall.tenders.models import Amendment, Clarification, ProcedureOverride, Registration, Tender
+from tenderhall.tenders.models import Amendment, ProcedureOverride, Registration, Tender
 from tenderhall.tenders.procedures import ProcedureRules, ProcedureType, rules_for
 from tenderhall.tenders.rubric import validate_rubric
 
@@ -328,7 +328,7 @@ class Tenders:
                 procedure=draft.procedure,
                 allowed=", ".join(p.value for p in ProcedureType),
             ) from None
-        _check_text(draft.title, "tender.title_invalid", 300)
+        check_text(draft.title, "tender.title_invalid", 300)
         if not 0 < draft.estimate_fen <= MAX_ESTIMATE_FEN:
             raise InvalidInput("tender.estimate_invalid")
         if draft.category not in CATEGORIES:
@@ -393,7 +393,7 @@ class Tenders:
         if unknown:
             raise InvalidInput("tender.fields_not_editable", fields=", ".join(sorted(unknown)))
         if "title" in changes:
-            _check_text(changes["title"], "tender.title_invalid", 300)
+            check_text(changes["title"], "tender.title_invalid", 300)
             tender.title = changes["title"].strip()
         if "description" in changes:
             tender.description = str(changes["description"])
@@ -461,7 +461,7 @@ class Tenders:
         new_deadline: datetime | None = None,
     ) -> Amendment:
         tender = await self.load(db, who, tender_id, "tender.amend", lock=True)
-        _check_text(summary, "amendment.summary_invalid", 5000)
+        check_text(summary, "amendment.summary_invalid", 5000)
         now = self.clock.now()
         old = tender.deadline_at
         if old is None:  # cannot happen for a published tender; refuse rather than guess
@@ -511,7 +511,7 @@ class Tenders:
 
     async def terminate(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, reason: str) -> Tender:
         tender = await self.load(db, who, tender_id, "tender.terminate", lock=True)
-        _check_text(reason, "tender.reason_required", 2000)
+        check_text(reason, "tender.reason_required", 2000)
         tender.terminated_reason = reason.strip()
         await self.transition(db, tender, "terminate", who.user_id, {"reason": reason.strip()})
         return tender
@@ -545,78 +545,6 @@ class Tenders:
         )
         return reg
 
-    async def ask(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, question: str) -> Clarification:
-        tender = await self.load(db, who, tender_id, "clarification.ask", lock=True)
-        _check_text(question, "clarification.question_invalid", 5000)
-        if who.user_id is None:
-            raise InvalidInput("error.unauthenticated")
-        number = (
-            int(
-                await db.scalar(
-                    select(func.count())
-                    .select_from(Clarification)
-                    .where(Clarification.tender_id == tender.id)
-                )
-                or 0
-            )
-            + 1
-        )
-        item = Clarification(
-            tender_id=tender.id,
-            number=number,
-            question=question.strip(),
-            asked_by=who.user_id,
-            asked_at=self.clock.now(),
-        )
-        db.add(item)
-        await db.flush()
-        # The event names the clarification, never who asked.
-        await self.ledger.append(
-            db,
-            "clarification.asked",
-            {"tender": str(tender.id), "number": number},
-            subject=f"tender:{tender.id}",
-        )
-        return item
-
-    async def answer(
-        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID, number: int, answer: str
-    ) -> Clarification:
-        tender = await self.load(db, who, tender_id, "clarification.answer", lock=True)
-        _check_text(answer, "clarification.answer_invalid", 10000)
-        item = await db.scalar(
-            select(Clarification).where(Clarification.tender_id == tender.id, Clarification.number == number)
-        )
-        if item is None:
-            raise NotFound("error.not_found", kind="clarification")
-        if item.answer is not None:
-            raise Conflict("clarification.already_answered")
-        item.answer = answer.strip()
-        item.answered_by = who.user_id
-        item.answered_at = self.clock.now()
-        await db.flush()
-        await self.ledger.append(
-            db,
-            "clarification.answered",
-            {"tender": str(tender.id), "number": number},
-            actor=who.user_id,
-            subject=f"tender:{tender.id}",
-        )
-        return item
-
-    async def clarifications(
-        self, db: AsyncSession, who: Subject, tender_id: uuid.UUID
-    ) -> list[Clarification]:
-        tender = await self.load(db, who, tender_id, "clarification.view")
-        return await self.clarifications_of(db, tender.id)
-
-    async def clarifications_of(self, db: AsyncSession, tender_id: uuid.UUID) -> list[Clarification]:
-        """A tender's clarifications; the caller has checked ``clarification.view``."""
-        rows = await db.execute(
-            select(Clarification).where(Clarification.tender_id == tender_id).order_by(Clarification.number)
-        )
-        return list(rows.scalars())
-
     async def amendments(self, db: AsyncSession, who: Subject, tender_id: uuid.UUID) -> list[Amendment]:
         tender = await self.load(db, who, tender_id)
         return await self.amendments_of(db, tender.id)
@@ -636,7 +564,7 @@ class Tenders:
         return list((await db.execute(query.order_by(Registration.registered_at))).scalars())
 
 
-def _check_text(value: Any, key: str, limit: int) -> None:
+def check_text(value: Any, key: str, limit: int) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidInput(key, limit=limit)
 

@@ -143,7 +143,7 @@ async def tender_page(
 ) -> Template:
     tender, resource = await services.tenders.view(db_session, who, tender_id)
     clarifications = (
-        await services.tenders.clarifications_of(db_session, tender.id)
+        await services.clarifications.clarifications_of(db_session, tender.id)
         if permits(who, "clarification.view", resource)
         else None
     )

@@ -192,12 +192,12 @@ async def scene(client: httpx.AsyncClient, services: Services, world: Any, clock
     asked: dict[str, int] = {}
     for actor in ("bidder", "bidder_other"):
         async with services.transaction() as db:
-            item = await services.tenders.ask(
+            item = await services.clarifications.ask(
                 db, world.who(actor), tenders["published"].id, f"{actor} 的问题"
             )
         asked[actor] = item.number
     async with services.transaction() as db:
-        await services.tenders.answer(db, world.who("tenderer"), tenders["published"].id, 1, "答复")
+        await services.clarifications.answer(db, world.who("tenderer"), tenders["published"].id, 1, "答复")
         await services.tenders.terminate(db, world.who("staff"), tenders["terminated"].id, "项目取消")
     tenders["terminated"].state = "terminated"
     # Past the first deadline: the clock decides, inside the transaction that acts on the tender.

@@ -356,7 +356,7 @@ class TenderController(Controller):
     ) -> list[ClarificationOut]:
         return [
             clarification_out(c, who)
-            for c in await services.tenders.clarifications(db_session, who, tender_id)
+            for c in await services.clarifications.clarifications(db_session, who, tender_id)
         ]
 
     @post("/{tender_id:uuid}/clarifications", summary="Ask a question")
@@ -368,7 +368,7 @@ class TenderController(Controller):
         services: Services,
         db_session: AsyncSession,
     ) -> ClarificationOut:
-        c = await services.tenders.ask(db_session, who, tender_id, data.question)
+        c = await services.clarifications.ask(db_session, who, tender_id, data.question)
         return clarification_out(c, who)
 
     @post("/{tender_id:uuid}/clarifications/{number:int}/answer", summary="Answer a question")
@@ -381,7 +381,7 @@ class TenderController(Controller):
         services: Services,
         db_session: AsyncSession,
     ) -> ClarificationOut:
-        c = await services.tenders.answer(db_session, who, tender_id, number, data.answer)
+        c = await services.clarifications.answer(db_session, who, tender_id, number, data.answer)
         return clarification_out(c, who)
 
 
