@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collusion.api.deps import PREFIX
+from collusion.api.paths import PREFIX
 from collusion.api.schemas import AlertDetailOut, AlertEventOut, AlertGraphOut, AlertOut, AlertPageOut
 from collusion.service import Collusion
 from tenderhall.auth.policy import Subject

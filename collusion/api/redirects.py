@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request, route
 from litestar.response import Redirect
 
-from collusion.api.deps import PREFIX
+from collusion.api.paths import PREFIX
 
 OLD_PREFIX = "/api/collusion"
 

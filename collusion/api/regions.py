@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collusion.api.deps import PREFIX
+from collusion.api.paths import PREFIX
 from collusion.api.schemas import CheckOut, FindingOut, RegionGraphOut, findings_out
 from collusion.service import Collusion
 from tenderhall.auth.policy import Subject

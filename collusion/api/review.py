@@ -8,7 +8,7 @@ from litestar import Controller, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collusion.alerts import AlertReview
-from collusion.api.deps import PREFIX
+from collusion.api.paths import PREFIX
 from collusion.api.schemas import AlertOut, AssignIn, CommentIn, CommentOut, NoteIn, ReasonIn
 from collusion.models import Alert
 from collusion.service import Collusion
