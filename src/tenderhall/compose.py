@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tenderhall.services import Services
     from tenderhall.settings import Settings
 
-DOMAINS = ("bidding", "evaluation", "collusion")
+DOMAINS = ("bidding", "evaluation", "collusion", "archive")
 KERNEL_MODEL_MODULES = (
     "tenderhall.orgs.models",
     "tenderhall.auth.models",

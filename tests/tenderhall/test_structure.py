@@ -19,14 +19,17 @@ PACKAGES = {
     "bidding": ROOT / "bidding",
     "evaluation": ROOT / "evaluation",
     "collusion": ROOT / "collusion",
+    "archive": ROOT / "archive",
 }
 # Which packages each may import at module level (DESIGN: kernel ← bidding ← evaluation, and
-# collusion → bidding); the kernel reaches the domains only inside compose.py's functions.
+# collusion → bidding; the archive reads them all); the kernel reaches the domains only inside
+# compose.py's functions.
 MAY_IMPORT = {
     "tenderhall": {"tenderhall"},
     "bidding": {"tenderhall", "bidding"},
     "evaluation": {"tenderhall", "bidding", "evaluation"},
     "collusion": {"tenderhall", "bidding", "collusion"},
+    "archive": {"tenderhall", "bidding", "evaluation", "collusion", "archive"},
 }
 MAX_LINES = 600
 
