@@ -258,6 +258,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         null_pool=True,
+        # Tests read their own writes as anonymous visitors at once; the cache has its own tests.
+        public_cache_seconds=0,
     )
 
 

@@ -36,7 +36,7 @@ from tenderhall.i18n import translate
 from tenderhall.paths import PACKAGE_DIR
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tenderhall.web import pages, problems
+from tenderhall.web import cache, pages, problems
 from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
@@ -215,7 +215,8 @@ def create_app(
         route_handlers=route_handlers,
         dependencies={**DEPENDENCIES, **service_dependencies(services)},
         plugins=[SQLAlchemyPlugin(config=db_config), channels, ClosedStructSchemaPlugin()],
-        stores=_stores(settings, redis, db_config),
+        stores={**_stores(settings, redis, db_config), cache.STORE: cache.response_store()},
+        response_cache_config=cache.response_cache(settings.public_cache_seconds),
         middleware=[
             # First, so that everything after (the rate limit, sessions' addresses, bid evidence)
             # sees the client's address: X-Forwarded-For only from the configured proxies.
@@ -224,6 +225,7 @@ def create_app(
             bounded_address,
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(AuthMiddleware),
+            cache.SingleFlight,
         ],
         exception_handlers={Exception: problems.handle},
         before_send=[security_headers(settings.base_url)],

@@ -48,6 +48,13 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{ENV_PREFIX}{name} must be a whole number") from None
 
 
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be between {low} and {high}")
+    return value
+
+
 _BYTE_UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -106,6 +113,8 @@ class Settings:
     # Per company: open upload sessions, and the bytes they declare in total.
     upload_max_open: int = 20
     upload_max_bytes: int = 16 * 1024**3
+    # Anonymous answers of the public pages and lists are reused this long (0: never; web/cache.py).
+    public_cache_seconds: int = 2
     workers: int = 1
     # Live notifications (the opening hall) between workers and hosts; empty: in-process only.
     redis_url: str = ""
@@ -179,6 +188,7 @@ class Settings:
             trusted_proxies=_trusted_proxies(),
             upload_max_open=_int("UPLOAD_MAX_OPEN", 20),
             upload_max_bytes=_bytes("UPLOAD_MAX_BYTES", 16 * 1024**3),
+            public_cache_seconds=_bounded_int("PUBLIC_CACHE_SECONDS", 2, 0, 3600),
             **_storage_env(),
             **_witness_env(host),
         )

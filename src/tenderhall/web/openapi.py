@@ -96,7 +96,7 @@ def is_public(handler: BaseRouteHandler) -> bool:
     return bool(handler.opt.get("public"))
 
 
-def signed_in_unless_public(
+async def signed_in_unless_public(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """App guard: a documented operation that is not public answers 401 to anonymous callers."""

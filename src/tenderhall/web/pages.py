@@ -65,7 +65,7 @@ def _csrf(request: Request[Any, Any, Any]) -> str:
     return token if isinstance(token, str) else ""
 
 
-@get("/", include_in_schema=False, dependencies=READ)
+@get("/", include_in_schema=False, dependencies=READ, cache=True)
 async def home(
     request: Request[Any, Any, Any],
     who: Subject,
@@ -133,7 +133,7 @@ async def set_language(request: Request[Any, Any, Any], code: str) -> Response[A
     return response
 
 
-@get("/tenders/{tender_id:uuid}", include_in_schema=False, dependencies=READ)
+@get("/tenders/{tender_id:uuid}", include_in_schema=False, dependencies=READ, cache=True)
 async def tender_page(
     request: Request[Any, Any, Any],
     tender_id: uuid.UUID,
@@ -172,7 +172,7 @@ async def tender_page(
     )
 
 
-@get("/ledger", include_in_schema=False, dependencies=READ)
+@get("/ledger", include_in_schema=False, dependencies=READ, cache=True)
 async def ledger_page(
     request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
 ) -> Template:

@@ -90,22 +90,31 @@ class SessionCSRFMiddleware(CSRFMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
-            headers = dict(scope.get("headers", []))
-            cookie_header = headers.get(b"cookie", b"").decode("latin-1")
-            has_session = any(
-                part.strip().startswith(SESSION_COOKIE + "=") for part in cookie_header.split(";")
-            )
-            path = scope.get("path", "")
-            if not has_session and path == SIGN_IN_API:
-                media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-                if media_type != b"application/json":
-                    raise Forbidden("error.csrf_sign_in_json")
+        if scope["type"] != ScopeType.HTTP:
+            await super().__call__(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        cookie_header = headers.get(b"cookie", b"").decode("latin-1")
+        has_session = any(part.strip().startswith(SESSION_COOKIE + "=") for part in cookie_header.split(";"))
+        path = scope.get("path", "")
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            # The token cookie is handed out to sessions and to the sign-in form only: an anonymous
+            # visitor's pages hold no form that needs it, and those answers are shared through the
+            # response cache (web/cache.py), which must never hand one visitor's cookie to another.
+            if has_session or path == SIGN_IN_FORM:
+                await super().__call__(scope, receive, send)
+            else:
                 await self.app(scope, receive, send)
-                return
-            if not has_session and path != SIGN_IN_FORM:
-                await self.app(scope, receive, send)
-                return
+            return
+        if not has_session and path == SIGN_IN_API:
+            media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if media_type != b"application/json":
+                raise Forbidden("error.csrf_sign_in_json")
+            await self.app(scope, receive, send)
+            return
+        if not has_session and path != SIGN_IN_FORM:
+            await self.app(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 

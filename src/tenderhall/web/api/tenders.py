@@ -129,7 +129,7 @@ class TenderController(Controller):
     path = "/api/v1/tenders"
     tags = ["tenders"]
 
-    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC, dependencies=READ)
+    @get("/", summary="Tenders the caller may see, newest first", opt=PUBLIC, dependencies=READ, cache=True)
     async def list_tenders(
         self,
         who: Subject,
@@ -177,7 +177,7 @@ class TenderController(Controller):
         )
         return await tender_out(services, db_session, who, tender)
 
-    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC, dependencies=READ)
+    @get("/{tender_id:uuid}", summary="One tender", opt=PUBLIC, dependencies=READ, cache=True)
     async def get_tender(
         self, tender_id: uuid.UUID, who: Subject, services: Services, db_session: AsyncSession
     ) -> TenderOut:
