@@ -156,15 +156,15 @@ async def _admin_desk(db: AsyncSession, who: Subject) -> list[WorkItem]:
     items = []
     if permits(who, "user.view", Resource(kind="user")):
         users = int(await db.scalar(select(func.count()).select_from(User)) or 0)
-        items.append(WorkItem("admin.accounts", "", "/api/docs", Urgency.INFO, params={"count": users}))
+        items.append(WorkItem("admin.accounts", "", "/api/docs", Urgency.LATER, params={"count": users}))
     if permits(who, "org.manage", Resource(kind="centre")):
         centres = int(await db.scalar(select(func.count()).select_from(Centre)) or 0)
         items.append(
-            WorkItem("admin.centres", "", "/api/v1/centres", Urgency.INFO, params={"count": centres})
+            WorkItem("admin.centres", "", "/api/v1/centres", Urgency.LATER, params={"count": centres})
         )
     if permits(who, "company.view", Resource(kind="company")):
         companies = int(await db.scalar(select(func.count()).select_from(Company)) or 0)
         items.append(
-            WorkItem("admin.companies", "", "/api/v1/companies", Urgency.INFO, params={"count": companies})
+            WorkItem("admin.companies", "", "/api/v1/companies", Urgency.LATER, params={"count": companies})
         )
     return items
