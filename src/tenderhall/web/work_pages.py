@@ -40,6 +40,8 @@ async def work_page(
             notices=notices,
             detail_shown=DETAIL_SHOWN,
             urgency_names={u: u.name.lower() for u in Urgency},
+            # The badges' catalogue keys (work.urgency.overdue ... work.urgency.info).
+            urgency_keys={u: f"work.urgency.{u.name.lower()}" for u in Urgency},
         ),
     )
 
