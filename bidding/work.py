@@ -42,18 +42,9 @@ async def work_items(db: AsyncSession, services: Services, who: Subject) -> list
 def _item(
     kind: str, tender: Tender, urgency: Urgency, deadline: datetime | None, **extra: object
 ) -> WorkItem:
-    link = f"/tenders/{tender.id}/hall" if kind.startswith("hall.") else f"/tenders/{tender.id}"
-    return WorkItem(
-        kind=kind,
-        title=tender.title,
-        link=link,
-        urgency=urgency,
-        deadline=deadline,
-        tender_id=tender.id,
-        reference=tender.reference,
-        detail=str(extra.pop("detail", "")),
-        params=dict(extra),
-    )
+    link = f"/tenders/{tender.id}/hall" if kind.startswith("hall.") else None
+    detail = str(extra.pop("detail", ""))
+    return WorkItem.about(tender, kind, urgency, deadline, link=link, detail=detail, params=extra)
 
 
 async def _bidder(db: AsyncSession, services: Services, who: Subject) -> list[WorkItem]:

@@ -60,17 +60,7 @@ async def work_items(db: AsyncSession, services: Services, who: Subject) -> list
 def _item(
     kind: str, tender: Tender, urgency: Urgency, deadline: datetime | None, detail: str = "", **params: object
 ) -> WorkItem:
-    return WorkItem(
-        kind=kind,
-        title=tender.title,
-        link=f"/tenders/{tender.id}",
-        urgency=urgency,
-        deadline=deadline,
-        tender_id=tender.id,
-        reference=tender.reference,
-        params=dict(params),
-        detail=detail,
-    )
+    return WorkItem.about(tender, kind, urgency, deadline, detail=detail, params=params)
 
 
 async def _member(db: AsyncSession, services: Services, who: Subject) -> list[WorkItem]:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Urgency(IntEnum):
@@ -44,6 +44,17 @@ def urgency_of(deadline: datetime | None, now: datetime) -> Urgency:
     return Urgency.LATER
 
 
+class TenderLike(Protocol):
+    """What an item needs of a tender (``tenderhall.tenders.models.Tender`` has it)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """One thing that waits for the user.
@@ -62,6 +73,31 @@ class WorkItem:
     params: dict[str, Any] = field(default_factory=dict)
     # Free text the item quotes (a bidder's question, an objection), shown as written.
     detail: str = ""
+
+    @classmethod
+    def about(
+        cls,
+        tender: TenderLike,
+        kind: str,
+        urgency: Urgency,
+        deadline: datetime | None = None,
+        *,
+        link: str | None = None,
+        detail: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> WorkItem:
+        """An item on ``tender``, linking to its page unless ``link`` says otherwise."""
+        return cls(
+            kind=kind,
+            title=tender.title,
+            link=link or f"/tenders/{tender.id}",
+            urgency=urgency,
+            deadline=deadline,
+            tender_id=tender.id,
+            reference=tender.reference,
+            params=params or {},
+            detail=detail,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ what is read.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenderhall.auth.models import User
@@ -58,15 +60,19 @@ async def _open_questions(db: AsyncSession, tenders: list[Tender]) -> dict[objec
     return dict(rows.tuples().all())
 
 
+def _item(
+    kind: str, tender: Tender, urgency: Urgency, deadline: datetime | None = None, **params: int
+) -> WorkItem:
+    return WorkItem.about(tender, kind, urgency, deadline, params=params)
+
+
+async def _tenders(db: AsyncSession, *where: ColumnElement[bool]) -> list[Tender]:
+    query = select(Tender).where(*where).order_by(Tender.created_at.desc()).limit(MAX_TENDERS)
+    return list(await db.scalars(query))
+
+
 async def _centre_dashboard(db: AsyncSession, services: Services, who: Subject) -> list[WorkItem]:
-    tenders = list(
-        await db.scalars(
-            select(Tender)
-            .where(Tender.centre_id == who.centre_id, Tender.state.in_(RUNNING))
-            .order_by(Tender.created_at.desc())
-            .limit(MAX_TENDERS)
-        )
-    )
+    tenders = await _tenders(db, Tender.centre_id == who.centre_id, Tender.state.in_(RUNNING))
     resources = await services.tenders.resources(db, tenders, who)
     questions = await _open_questions(db, tenders)
     now = services.clock.now()
@@ -75,79 +81,37 @@ async def _centre_dashboard(db: AsyncSession, services: Services, who: Subject) 
         if not permits(who, "tender.dashboard", resources[tender.id]):
             continue
         state = services.tenders.state_now(tender)
-        open_questions = questions.get(tender.id, 0)
-        urgency = NEXT_URGENCY.get(state, Urgency.INFO)
-        if state == T.PUBLISHED.value and open_questions:
-            urgency = min(urgency_of(tender.deadline_at, now), Urgency.SOON)
-        items.append(
-            WorkItem(
-                kind=f"centre.{state}"
-                + ("_questions" if state == T.PUBLISHED.value and open_questions else ""),
-                title=tender.title,
-                link=f"/tenders/{tender.id}",
-                urgency=urgency,
-                deadline=tender.deadline_at if state == T.PUBLISHED.value else None,
-                tender_id=tender.id,
-                reference=tender.reference,
-                params={"questions": open_questions},
-            )
-        )
+        if state == T.PUBLISHED.value:
+            asked = questions.get(tender.id, 0)
+            if asked:
+                urgency = min(urgency_of(tender.deadline_at, now), Urgency.SOON)
+                items.append(
+                    _item("centre.published_questions", tender, urgency, tender.deadline_at, questions=asked)
+                )
+            else:
+                items.append(_item("centre.published", tender, Urgency.INFO, tender.deadline_at))
+        else:
+            items.append(_item(f"centre.{state}", tender, NEXT_URGENCY.get(state, Urgency.INFO)))
     return items
 
 
 async def _owner_items(db: AsyncSession, services: Services, who: Subject) -> list[WorkItem]:
     """A tenderer's or agency's drafts to finish and publish, and bidders' questions to answer."""
     owned = (Tender.tenderer_id == who.organisation_id) | (Tender.agency_id == who.organisation_id)
-    tenders = list(
-        await db.scalars(
-            select(Tender)
-            .where(owned, Tender.state.in_((T.DRAFT.value, T.PUBLISHED.value)))
-            .order_by(Tender.created_at.desc())
-            .limit(MAX_TENDERS)
-        )
-    )
+    tenders = await _tenders(db, owned, Tender.state.in_((T.DRAFT.value, T.PUBLISHED.value)))
     resources = await services.tenders.resources(db, tenders, who)
     questions = await _open_questions(db, tenders)
     now = services.clock.now()
     items = []
     for tender in tenders:
-        resource = resources[tender.id]
+        resource, asked = resources[tender.id], questions.get(tender.id, 0)
         if permits(who, "tender.publish", resource):
-            items.append(
-                WorkItem(
-                    kind="owner.publish",
-                    title=tender.title,
-                    link=f"/tenders/{tender.id}",
-                    urgency=Urgency.LATER,
-                    tender_id=tender.id,
-                    reference=tender.reference,
-                )
-            )
-        elif not questions.get(tender.id) and permits(who, "clarification.view", resource):
-            items.append(
-                WorkItem(
-                    kind="owner.bidding",
-                    title=tender.title,
-                    link=f"/tenders/{tender.id}",
-                    urgency=Urgency.INFO,
-                    deadline=tender.deadline_at,
-                    tender_id=tender.id,
-                    reference=tender.reference,
-                )
-            )
-        elif permits(who, "clarification.answer", resource):
-            items.append(
-                WorkItem(
-                    kind="owner.clarifications",
-                    title=tender.title,
-                    link=f"/tenders/{tender.id}",
-                    urgency=urgency_of(tender.deadline_at, now),
-                    deadline=tender.deadline_at,
-                    tender_id=tender.id,
-                    reference=tender.reference,
-                    params={"questions": questions[tender.id]},
-                )
-            )
+            items.append(_item("owner.publish", tender, Urgency.LATER))
+        elif asked and permits(who, "clarification.answer", resource):
+            urgency = urgency_of(tender.deadline_at, now)
+            items.append(_item("owner.clarifications", tender, urgency, tender.deadline_at, questions=asked))
+        elif permits(who, "clarification.view", resource):
+            items.append(_item("owner.bidding", tender, Urgency.INFO, tender.deadline_at))
     return items
 
 
