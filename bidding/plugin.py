@@ -63,6 +63,13 @@ def check_integrity(services: Any, db: Any) -> Any:
     return check_bids(services, db)
 
 
+async def work_items(db: Any, services: Any, who: Any) -> list[Any]:
+    """What waits in bidding for ``who`` (the "my work" page): bids, halls, shares, objections."""
+    from bidding.work import work_items as items
+
+    return await items(db, services, who)
+
+
 def policy_rules() -> list[Any]:
     """Bidding's rows of the one policy table (the kernel assembles it)."""
     from bidding.policy import rules

@@ -34,6 +34,13 @@ def providers() -> list[Any]:
     return [Provider(Collusion, build, {"bidding": Bidding, "committee": COMMITTEE}, dependency="collusion")]
 
 
+async def work_items(db: Any, services: Any, who: Any) -> list[Any]:
+    """Alerts waiting for ``who`` (the "my work" page)."""
+    from collusion.work import work_items as items
+
+    return await items(db, services, who)
+
+
 def policy_rules() -> list[Any]:
     """Collusion's rows of the one policy table (the kernel assembles it)."""
     from collusion.policy import rules

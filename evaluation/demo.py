@@ -27,7 +27,7 @@ from sqlalchemy import select
 from bidding.service import Bidding
 from evaluation import committee
 from evaluation.access import label
-from evaluation.models import CommitteeSeat, Expert, ExpertStatus
+from evaluation.models import CommitteeSeat, DrawRequest, Expert, ExpertStatus, Notification
 from evaluation.ranking import ItemKind
 from evaluation.result import SHEET_FORMAT, rubric_items, sheet_digest
 from evaluation.service import Evaluation
@@ -97,6 +97,7 @@ async def seed_evaluations(db: Any, ctx: Any) -> None:
     ctx.story(_awarded(db, ctx, today))
     ctx.story(_under_way(db, ctx, today))
     ctx.story(_draw_in_progress(db, ctx, today))
+    ctx.story(_draw_to_approve(db, ctx, today))
 
 
 def _ev(ctx: Any) -> Evaluation:
@@ -134,6 +135,12 @@ async def _sign_in_seated(db: Any, ctx: Any, tender_id: uuid.UUID) -> None:
             )
             await _ev(ctx).registry.link_user(db, ctx.who("admin"), expert.id, user.id)
         seat.user_id = expert.user_id
+        # The call went out before the account existed: it belongs in the new account's inbox.
+        for note in await db.scalars(
+            select(Notification).where(Notification.user_id.is_(None), Notification.kind == "drawn")
+        ):
+            if note.params.get("seat") == str(seat.id):
+                note.user_id = expert.user_id
     await db.flush()
 
 
@@ -442,3 +449,34 @@ async def _draw_in_progress(db: Any, ctx: Any, today: datetime) -> AsyncIterator
     await _answer(db, ctx, seats[0])
     await _answer(db, ctx, seats[1], decline="出差在外，无法按时参加")
     await _answer(db, ctx, seats[2], declare=False)
+
+
+async def _draw_to_approve(db: Any, ctx: Any, today: datetime) -> AsyncIterator[datetime]:
+    """The opened tender's centre asks for a draw without reserves, which bends the region's
+    default: it waits on the supervisor's "my work" page for approval."""
+    from tenderhall.tenders.lifecycle import TenderState
+    from tenderhall.tenders.models import Tender
+
+    yield today - timedelta(hours=1)
+    asked = select(DrawRequest.tender_id)
+    tender = await db.scalar(
+        select(Tender)
+        .where(Tender.state == TenderState.OPENED.value, Tender.id.not_in(asked))
+        .order_by(Tender.created_at)
+    )
+    if tender is None:
+        return
+    staff = next(
+        n for n, u in ctx.users.items() if n.startswith("staff.") and u.centre_id == tender.centre_id
+    )
+    await _ev(ctx).draws.request(
+        db,
+        ctx.who(staff),
+        tender.id,
+        seats={"A01": 5},
+        committee_size=5,
+        reserves=0,
+        remote_fraction=None,
+        evaluation_date=(today + timedelta(days=2)).date(),
+        draw_at=today + timedelta(days=1),
+    )

@@ -58,6 +58,21 @@ async def seed_demo_tenders(db: Any, ctx: Any) -> None:
     await seed_evaluations(db, ctx)
 
 
+async def work_items(db: Any, services: Any, who: Any) -> list[Any]:
+    """What waits in evaluation for ``who`` (the "my work" page): seats, sheets, reports, decisions,
+    draws to approve or witness."""
+    from evaluation.work import work_items as items
+
+    return await items(db, services, who)
+
+
+async def notices(db: Any, services: Any, who: Any, locale: str) -> list[Any]:
+    """The user's in-app notifications, kept by evaluation's notifier."""
+    from evaluation.work import notices as mine
+
+    return await mine(db, services, who, locale)
+
+
 def policy_rules() -> list[Any]:
     """Evaluation's rows of the one policy table (the kernel assembles it)."""
     from evaluation.policy import rules

@@ -36,7 +36,7 @@ from tenderhall.i18n import translate
 from tenderhall.paths import PACKAGE_DIR
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tenderhall.web import cache, pages, problems
+from tenderhall.web import cache, pages, problems, work_pages
 from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
@@ -203,6 +203,7 @@ def create_app(
         LedgerController,
         WitnessController,
         *pages.PAGES,
+        *work_pages.PAGES,
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
         ),

@@ -10,7 +10,10 @@ stories on the demo's shared timeline with ``ctx.story``), ``MODEL_MODULES``,
 ``providers()`` (the services it builds and what each needs, see ``tenderhall.registry``:
 ``build_services`` makes them in dependency order, reachable as ``services.get(<class>)``),
 ``policy_rules()`` (its rows of the one policy table, see ``tenderhall.auth.policy.policy``) and
-``LOCALE_DIR`` (its message catalogues, merged with the kernel's by ``tenderhall.i18n``).
+``LOCALE_DIR`` (its message catalogues, merged with the kernel's by ``tenderhall.i18n``),
+``work_items(db, services, who)`` (what waits for ``who`` in that package, as
+``tenderhall.work.items.WorkItem``; the "my work" page) and ``notices(db, services, who,
+locale)`` (the user's in-app notifications, ``Notice``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-    from tenderhall.auth.policy import Rule
+    from tenderhall.auth.policy import Rule, Subject
     from tenderhall.clock import Clock
     from tenderhall.services import Services
     from tenderhall.settings import Settings
+    from tenderhall.work.items import Notice, WorkItem
 
 DOMAINS = ("bidding", "evaluation", "collusion", "archive")
 KERNEL_MODEL_MODULES = (
@@ -76,3 +80,40 @@ def build_services(
     providers = [p for plugin in domain_plugins() for p in getattr(plugin, "providers", list)()]
     services.registry.build(providers, services)
     return services
+
+
+async def work_items(db: AsyncSession, services: Services, who: Subject) -> list[WorkItem]:
+    """What waits for ``who``: the kernel's items and every domain package's, most urgent first.
+
+    An item that names a tender ``who`` may not see is dropped whatever its package said, so a
+    package's mistake cannot show another centre's or company's tender.
+    """
+    from tenderhall.auth.policy import permits
+    from tenderhall.tenders.models import Tender
+    from tenderhall.work.items import ordered
+    from tenderhall.work.kernel import kernel_items
+
+    items = await kernel_items(db, services, who)
+    for plugin in domain_plugins():
+        contribute = getattr(plugin, "work_items", None)
+        if contribute is not None:
+            items += await contribute(db, services, who)
+    named = {i.tender_id for i in items if i.tender_id is not None}
+    if named:
+        from sqlalchemy import select
+
+        tenders = list(await db.scalars(select(Tender).where(Tender.id.in_(named))))
+        resources = await services.tenders.resources(db, tenders, who)
+        visible = {t for t, r in resources.items() if permits(who, "tender.view", r)}
+        items = [i for i in items if i.tender_id is None or i.tender_id in visible]
+    return ordered(items)
+
+
+async def notices(db: AsyncSession, services: Services, who: Subject, locale: str) -> list[Notice]:
+    """The user's in-app notifications from every package that keeps them, newest first."""
+    found: list[Notice] = []
+    for plugin in domain_plugins():
+        contribute = getattr(plugin, "notices", None)
+        if contribute is not None:
+            found += await contribute(db, services, who, locale)
+    return sorted(found, key=lambda n: n.created_at, reverse=True)

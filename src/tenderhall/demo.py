@@ -98,6 +98,8 @@ class DemoContext:
     tender_states: dict[str, int] = field(default_factory=dict)  # filled at the end, for the banner
     # Places worth a first look (what, path, who to sign in as), printed with the accounts.
     highlights: list[tuple[str, str, str]] = field(default_factory=list)
+    # For each role, an account whose "my work" page has something waiting (for the banner).
+    work_waiting: dict[str, str] = field(default_factory=dict)
     # Stories registered by domain packages in the second phase (see ``story``).
     stories: list[AsyncIterator[datetime]] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))
@@ -176,11 +178,27 @@ async def seed(settings: Settings, only_if_empty: bool = True) -> DemoContext | 
             clock.set(max(real.now(), clock.now()))
             await services.tenders.sweep(db)  # deadlines that passed during the timeline
             await services.ledger.checkpoint(db, "demo data seeded")
+            ctx.work_waiting = await _work_waiting(ctx, db)
             rows = await db.execute(select(Tender.state, func.count()).group_by(Tender.state))
             ctx.tender_states = {state: int(n) for state, n in rows.tuples()}
         return ctx
     finally:
         await services.engine.dispose()
+
+
+async def _work_waiting(ctx: DemoContext, db: AsyncSession) -> dict[str, str]:
+    """For each role, the first account (in the banner's order) with work waiting on its page."""
+    from tenderhall.compose import work_items
+    from tenderhall.work.items import Urgency
+
+    found: dict[str, str] = {}
+    for role, username, _ in ctx.accounts:
+        if role in found:
+            continue
+        items = await work_items(db, ctx.services, ctx.who(username))
+        if any(i.urgency < Urgency.INFO for i in items):
+            found[role] = username
+    return found
 
 
 async def _run_stories(ctx: DemoContext) -> None:
@@ -500,6 +518,11 @@ def print_accounts(ctx: DemoContext, address: str) -> None:
     for role, names in shown.items():
         listed = ", ".join(names if len(names) <= 6 else [*names[:3], "…", names[-1]])
         click.echo(f"  {role:<11} {listed}")
+    if ctx.work_waiting:
+        waiting = ", ".join(f"{role} {name}" for role, name in ctx.work_waiting.items())
+        click.echo(
+            f"Every account starts on its work page ({address.rstrip('/')}/work); work waits for: {waiting}"
+        )
     if ctx.highlights:
         click.echo("Worth a look:")
         for what, path, who in ctx.highlights:

@@ -107,6 +107,8 @@ def kernel_rules() -> list[Rule]:
         Rule(R.SUPERVISOR, "tender.registration.view", Scope.REGION),
         Rule(R.SUPERVISOR, "tender.events.view", Scope.REGION),
         Rule(R.STAFF, "tender.events.view", Scope.OWN_CENTRE),
+        # The "my work" dashboard lists a centre's tenders to its own staff only.
+        Rule(R.STAFF, "tender.dashboard", Scope.OWN_CENTRE),
     ]
     for role, scope in ((R.TENDERER, Scope.OWN_ORG), (R.AGENT, Scope.OWN_ORG), (R.STAFF, Scope.OWN_CENTRE)):
         rows += [

@@ -108,7 +108,8 @@ async def login_submit(
             ),
         )
     login = await services.accounts.open_session(db_session, user, source, request.headers.get("user-agent"))
-    response: Response[Any] = Redirect("/")
+    # Every role starts on its "my work" page (web/work_pages.py).
+    response: Response[Any] = Redirect("/work")
     response.set_cookie(session_cookie(services, login.token, services.settings.session_hours * 3600))
     return response
 
