@@ -18,7 +18,7 @@ function decode(text, prefix, what) {
 
 /** `age1...` (lower case) -> the 32-byte X25519 public key. */
 export function recipientBytes(recipient) {
-  if (typeof recipient !== "string" || recipient !== recipient.toLowerCase()) {
+  if (typeof recipient !== "string" || !recipient.startsWith("age1") || recipient !== recipient.toLowerCase()) {
     throw new Error("an age recipient is a lower-case age1... string");
   }
   return decode(recipient, "age", "age recipient");
@@ -26,7 +26,7 @@ export function recipientBytes(recipient) {
 
 /** `AGE-SECRET-KEY-1...` (upper case) -> the 32-byte X25519 private key. */
 export function identityBytes(identity) {
-  if (typeof identity !== "string" || identity !== identity.toUpperCase()) {
+  if (typeof identity !== "string" || !identity.startsWith("AGE-SECRET-KEY-1") || identity !== identity.toUpperCase()) {
     throw new Error("an age identity is an upper-case AGE-SECRET-KEY-1... string");
   }
   return decode(identity.toLowerCase(), "age-secret-key-", "age identity");
