@@ -8,7 +8,9 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 await esbuild.build({
   absWorkingDir: here,
-  entryPoints: { envelope: "src/envelope.js" },
+  entryPoints: { envelope: "src/envelope.js", keystore: "src/keystore.js" },
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   outdir: process.argv[2] ?? "../bidding/static/bundle",
   bundle: true,
   format: "esm",
