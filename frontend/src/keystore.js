@@ -5,6 +5,7 @@
 // {"format": "tenderhall.org/bidder-keys/v1", "opening": "AGE-SECRET-KEY-1...", "signing": seed}.
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import canonicalize from "canonicalize";
 import { identityBytes } from "./keys.js";
 import { open, seal } from "./envelope.js";
 
@@ -113,4 +114,22 @@ export async function selfTest(keys) {
   const sealed = await seal(probe, { tender: "self-test", remedy: null }, "self-test", keys.public.opening);
   const opened = new Uint8Array(await new Response(await open(sealed, keys.opening)).arrayBuffer());
   return opened.length === probe.length && opened.every((byte, i) => byte === probe[i]);
+}
+
+/** Ed25519 over the RFC 8785 canonical JSON of `statement` (bidding/signing.py), base64. */
+export async function sign(keys, statement) {
+  const message = new TextEncoder().encode(canonicalize(statement));
+  return new Uint8Array(await crypto.subtle.sign("Ed25519", keys.signing, message)).toBase64();
+}
+
+/** The body of POST /api/v1/bidding/keys for `company` (its id): the public halves and the
+ * proof of possession of the signing key (as `tenderhall bid register` sends). */
+export async function registration(keys, company) {
+  const statement = {
+    purpose: "tenderhall.org/bidder-key/v1",
+    company,
+    opening: keys.public.opening,
+    signing: keys.public.signing,
+  };
+  return { opening: keys.public.opening, signing: keys.public.signing, proof: await sign(keys, statement) };
 }

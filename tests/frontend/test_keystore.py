@@ -10,10 +10,11 @@ import io
 from pathlib import Path
 
 import pyrage
+import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bidding import sealed
+from bidding import sealed, signing
 from bidding.client.backup import read_backup, write_backup
 from bidding.client.cli import bid
 from bidding.client.keys import BidderKeys
@@ -136,3 +137,37 @@ def test_a_browser_sealed_bid_opens_with_restored_cli_keys(browser_page: Page, t
     assert out.getvalue() == b"from the browser"
     assert X25519Recipient.parse(made["public"]["opening"]) == keys.opening.recipient
     assert base64.b64decode(made["public"]["signing"]) == keys.signing.public_key().public_bytes_raw()
+
+
+def test_the_browser_signs_what_the_server_verifies(browser_page: Page) -> None:
+    """Registration proof and a nested statement (a manifest: numbers, Chinese text, a nested
+    object) signed with the non-extractable key verify with bidding.signing (RFC 8785 JSON)."""
+    company = "0b6f7c9e-5d1a-4f7e-9a51-3c2f0d8e4b21"
+    manifest = signing.manifest(
+        tender="SH-2026-0009",
+        bidder="91310000MA1FL0000X",
+        bid="bid-1",
+        envelope_sha256="ab" * 32,
+        size=209_715_200,
+        client={"tool": "浏览器", "device": "工位 3"},
+    )
+    made = browser_page.run(
+        KEYSTORE
+        + """
+const keys = await ks.toCryptoKeys(await ks.generateSecrets());
+return { body: await ks.registration(keys, a.company), public: keys.public,
+         manifest: await ks.sign(keys, a.manifest) };
+""",
+        {
+            "company": company,
+            "manifest": manifest,
+        },
+    )
+    body = made["body"]
+    assert body["opening"] == made["public"]["opening"]
+    assert body["signing"] == made["public"]["signing"]
+    statement = signing.registration_statement(company, body["opening"], body["signing"])
+    signing.verify(body["signing"], statement, body["proof"])
+    with pytest.raises(signing.SignatureError):
+        signing.verify(body["signing"], {**statement, "company": "another"}, body["proof"])
+    signing.verify(body["signing"], manifest, made["manifest"])
