@@ -6,6 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text.
 need=()
 pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+# npm (with Node.js) builds the browser bundle below; a machine that already has npm (e.g. from
+# NodeSource) keeps it.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy);
 # only the test commands ask for it (scripts/test.sh, and so .ci/run).
 if [ "${TENDERHALL_BOOTSTRAP_TESTS:-0}" = 1 ]; then
@@ -33,3 +36,13 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 uv sync --frozen --quiet
+
+# The browser bundle (frontend/ -> bidding/static/bundle/, served at /static/bundle/): installed
+# from the lock file only when it changed, then built (esbuild, well under a second).
+frontend_stamp=frontend/node_modules/.tenderhall-lock.sha256
+frontend_lock=$(sha256sum frontend/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$frontend_stamp" 2>/dev/null)" != "$frontend_lock" ]; then
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$frontend_lock" >"$frontend_stamp"
+fi
+(cd frontend && npm run --silent build)

@@ -248,11 +248,16 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+def make_settings(database_url: str, root: Path) -> Settings:
+    """Test settings: the database, data under ``root``, fast password hashing."""
     return Settings(
-        data_dir=tmp_path / "data",
+        data_dir=root / "data",
         database_url=database_url,
-        secrets_dir=tmp_path / "data" / "secrets",
-        storage_dir=tmp_path / "data" / "storage",
+        secrets_dir=root / "data" / "secrets",
+        storage_dir=root / "data" / "storage",
         base_url="http://testserver.local",
         ledger_origin="testserver.local/tenderhall/ledger",
         argon2_time_cost=1,

@@ -144,6 +144,42 @@ def keygen(ctx: Context, force: bool) -> None:
     click.echo(f"private keys in {ctx.keys_dir} (keep a backup: without them you cannot decrypt at opening)")
 
 
+_PASSPHRASE = click.option(
+    "--passphrase",
+    prompt=True,
+    hide_input=True,
+    envvar="TENDERHALL_KEY_PASSPHRASE",
+    help="The backup's passphrase (prompted; or TENDERHALL_KEY_PASSPHRASE).",
+)
+
+
+@bid.command("keys-backup", help="Write a passphrase-protected backup of your keys (the browser reads it).")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@_PASSPHRASE
+@pass_ctx
+@friendly
+def keys_backup(ctx: Context, out: Path, passphrase: str) -> None:
+    from bidding.client.backup import write_backup
+
+    write_backup(ctx.keys(), out, passphrase)
+    click.echo(f"backup written to {out} (an age file: keep the passphrase apart from it)")
+
+
+@bid.command("keys-restore", help="Restore your keys from a backup (made here or in the browser).")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace existing keys.")
+@_PASSPHRASE
+@pass_ctx
+@friendly
+def keys_restore(ctx: Context, backup: Path, force: bool, passphrase: str) -> None:
+    from bidding.client import keys as keyfiles
+    from bidding.client.backup import read_backup
+
+    keys = keyfiles.save(ctx.keys_dir, read_backup(backup, passphrase), force=force)
+    click.echo(f"opening recipient: {keys.recipient}")
+    click.echo(f"signing key:       {keys.signing_public}")
+
+
 @bid.command(help="Register the public halves of your keys on the company account.")
 @pass_ctx
 @friendly

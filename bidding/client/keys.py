@@ -53,12 +53,19 @@ def generate(directory: Path, *, force: bool = False) -> BidderKeys:
     opening, sign = directory / OPENING_FILE, directory / SIGNING_FILE
     if not force and (opening.exists() or sign.exists()):
         raise KeyFileError(f"keys already exist in {directory}; move them away to make new ones")
-    identity = X25519Identity.generate()
-    signing = Ed25519PrivateKey.generate()
+    return save(directory, BidderKeys(X25519Identity.generate(), Ed25519PrivateKey.generate()), force=force)
+
+
+def save(directory: Path, keys: BidderKeys, *, force: bool = False) -> BidderKeys:
+    """Write ``keys`` (new, or restored from a backup) as the two key files, mode 0600."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    opening, sign = directory / OPENING_FILE, directory / SIGNING_FILE
+    if not force and (opening.exists() or sign.exists()):
+        raise KeyFileError(f"keys already exist in {directory}; move them away to make new ones")
     # Without --force an existing key is never overwritten, even by a concurrent keygen.
-    _write_secret(opening, str(identity), replace=force)
-    _write_secret(sign, base64.b64encode(signing.private_bytes_raw()).decode(), replace=force)
-    return BidderKeys(identity, signing)
+    _write_secret(opening, str(keys.opening), replace=force)
+    _write_secret(sign, base64.b64encode(keys.signing.private_bytes_raw()).decode(), replace=force)
+    return keys
 
 
 def load(directory: Path) -> BidderKeys:

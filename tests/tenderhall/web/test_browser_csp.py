@@ -5,31 +5,18 @@ page's filter, sign-in, the opening hall kept live by its events, the API docs."
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from tenderhall.app import create_app
 from tests.bidding.helpers import file_key_b64, make_scene, seal_and_submit
 from tests.conftest import PASSWORD
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Every violation the page reports, whether or not the browser also logs it.
 WATCH_CSP = """
 window.__csp = [];
@@ -39,34 +26,14 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Chromium is not installed (/usr/bin/chromium); scripts/bootstrap.sh installs it",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def served(settings: Any, clock: Any) -> Iterator[str]:
     """A second app on the test database and clock, served over real HTTP in a thread."""
-    app = create_app(settings, clock, sweeper=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serve(create_app(settings, clock, sweeper=False)) as origin:
+        yield origin
 
 
 @pytest.fixture
