@@ -108,9 +108,12 @@ async def tender_facts(db: AsyncSession, tender: Tender, ocid: str, base_url: st
             select(Organisation).where(Organisation.id.in_({tender.tenderer_id, tender.agency_id} - {None}))
         )
     }
-    amendments = await db.scalars(
-        select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number)
+    amendments = list(
+        await db.scalars(select(Amendment).where(Amendment.tender_id == tender.id).order_by(Amendment.number))
     )
+    # A document is published with the notice, or with the amendment that added it (the platform's
+    # clock; the row's own creation time is the database's).
+    published = {a.number: a.issued_at for a in amendments}
     bids: list[BidFacts] = []
     awards: list[AwardFacts] = []
     if tender.state in AWARDED:
@@ -129,7 +132,7 @@ async def tender_facts(db: AsyncSession, tender: Tender, ocid: str, base_url: st
             sha256=d.sha256,
             size=d.size,
             url=f"{base_url}/api/v1/tenders/{tender.id}/documents/{d.id}",
-            published=d.created_at,
+            published=published.get(d.amendment_no or 0) or tender.issued_at or d.created_at,
             amendment_no=d.amendment_no,
         )
         for d in tender.documents
