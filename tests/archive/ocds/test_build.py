@@ -41,7 +41,9 @@ def facts(state: str = "published", **changes: object) -> build.TenderFacts:
         documents=[
             build.DocumentFacts("d1", "招标文件.pdf", "application/pdf", "ab" * 32, 10, "http://x/d1", T)
         ],
-        amendments=[build.AmendmentFacts(1, "延长截止时间", T + timedelta(days=3), T, T + timedelta(days=20))],
+        amendments=[
+            build.AmendmentFacts(1, "延长截止时间", T + timedelta(days=3), T, T + timedelta(days=20))
+        ],
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -85,22 +87,31 @@ def test_bids_losing_ones_included_and_the_award() -> None:
     details = {d["id"]: d for d in release["bids"]["details"]}
     assert details["b1"]["value"] == {"amount": 990000, "currency": "CNY"}  # a losing bid, with its value
     assert details["b1"]["status"] == "valid"
-    assert details["b2"]["status"] == "disqualified" and "value" not in details["b2"]
+    assert details["b2"]["status"] == "disqualified"
+    assert "value" not in details["b2"]
     assert details["b0"]["value"]["amount"] == 950000.5
     assert release["awards"][0]["relatedBids"] == ["b0"]
     assert release["awards"][0]["suppliers"] == [{"id": FIRMS[0].party_id, "name": FIRMS[0].name}]
     roles = {p["id"]: p["roles"] for p in release["parties"]}
-    assert roles[FIRMS[0].party_id] == ["tenderer", "supplier"] and roles[FIRMS[1].party_id] == ["tenderer"]
-    assert roles[BUYER.party_id] == ["buyer"] and roles[AGENCY.party_id] == ["procuringEntity"]
+    assert roles[FIRMS[0].party_id] == ["tenderer", "supplier"]
+    assert roles[FIRMS[1].party_id] == ["tenderer"]
+    assert roles[BUYER.party_id] == ["buyer"]
+    assert roles[AGENCY.party_id] == ["procuringEntity"]
     assert release["tender"]["numberOfTenderers"] == 3
-    assert release["tender"]["status"] == "complete" and release["tag"] == ["tender", "tenderAmendment", "award"]
+    assert release["tender"]["status"] == "complete"
+    assert release["tag"] == [
+        "tender",
+        "tenderAmendment",
+        "award",
+    ]
 
 
 def test_states_and_what_each_shows() -> None:
     assert "bids" not in build.release(facts("published"))
     assert build.release(facts("failed"))["tender"]["status"] == "unsuccessful"
     cancelled = build.release(facts("terminated"))
-    assert cancelled["tender"]["status"] == "cancelled" and "tenderCancellation" in cancelled["tag"]
+    assert cancelled["tender"]["status"] == "cancelled"
+    assert "tenderCancellation" in cancelled["tag"]
     assert build.release(facts("archived", ended_as="failed"))["tender"]["status"] == "unsuccessful"
     document = build.release(facts())["tender"]["documents"][0]
     assert document["description"].startswith("sha256:" + "ab" * 32)
@@ -110,9 +121,11 @@ def test_a_release_id_names_one_content() -> None:
     one, same = build.release(facts()), build.release(facts())
     assert one == same
     changed = build.release(facts(title="医院门诊楼改造工程（二期）"))
-    assert changed["id"] != one["id"] and changed["id"].startswith(one["ocid"] + "-")
+    assert changed["id"] != one["id"]
+    assert changed["id"].startswith(one["ocid"] + "-")
     record = build.record(facts())
-    assert record["compiledRelease"]["tag"] == ["compiled"] and record["releases"] == [one]
+    assert record["compiledRelease"]["tag"] == ["compiled"]
+    assert record["releases"] == [one]
 
 
 def test_the_cursor_round_trips() -> None:
@@ -136,7 +149,9 @@ def _b64(text: str) -> str:
         _b64("garbage"),
         _b64("2026-03-02T02:00:00+00:00|not-a-uuid"),
         _b64("2026-03-02T02:00:00|" + str(uuid.UUID(int=1))),  # no zone
-        _b64("2026-03-02T02:00:00+00:00|" + str(uuid.UUID(int=0xABCDEF)).upper()),  # not the platform's spelling
+        _b64(
+            "2026-03-02T02:00:00+00:00|" + str(uuid.UUID(int=0xABCDEF)).upper()
+        ),  # not the platform's spelling
         feed.encode(feed.Position(T, uuid.UUID(int=1))) + "==",
         base64.urlsafe_b64encode(b"\xff\xfe|\x00").decode(),
     ],
