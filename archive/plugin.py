@@ -8,7 +8,17 @@ from typing import Any
 MODEL_MODULES: tuple[str, ...] = ()
 # Its messages (zh_CN, en), merged with the kernel's catalogue.
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
-ROUTE_HANDLERS: list[Any] = []
+
+
+def __getattr__(name: str) -> Any:
+    # Routes are imported lazily so that importing the plugin (Alembic, CLI) stays light.
+    if name == "ROUTE_HANDLERS":
+        from archive.ocds.api import OcdsController
+
+        return [OcdsController]
+    raise AttributeError(name)
+
+
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
 CLI_COMMANDS: dict[str, tuple[str, str]] = {}
 

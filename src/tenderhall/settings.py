@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -136,6 +137,10 @@ class Settings:
     witness_logs: tuple[str, ...] = ()
     witnesses: tuple[tuple[str, str], ...] = ()
     witness_timeout: float = 5.0
+    # Open data (OCDS): every tender's ocid is this prefix, "-", its id.  OCDS requires a prefix
+    # registered with the Open Contracting Partnership (``ocds-`` and six characters); the default
+    # is a placeholder each deployment replaces with its own registered one.
+    ocds_prefix: str = "ocds-thall0"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -189,9 +194,20 @@ class Settings:
             upload_max_open=_int("UPLOAD_MAX_OPEN", 20),
             upload_max_bytes=_bytes("UPLOAD_MAX_BYTES", 16 * 1024**3),
             public_cache_seconds=_bounded_int("PUBLIC_CACHE_SECONDS", 2, 0, 3600),
+            ocds_prefix=_ocds_prefix(),
             **_storage_env(),
             **_witness_env(host),
         )
+
+
+OCDS_PREFIX = re.compile(r"ocds-[a-z0-9]{6}")
+
+
+def _ocds_prefix() -> str:
+    prefix = _env("OCDS_PREFIX", "ocds-thall0").strip()
+    if not OCDS_PREFIX.fullmatch(prefix):
+        raise SettingsError(f"{ENV_PREFIX}OCDS_PREFIX must be a registered prefix like ocds-213czf")
+    return prefix
 
 
 def _storage_env() -> dict[str, Any]:

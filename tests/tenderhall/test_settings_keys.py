@@ -112,3 +112,14 @@ def test_workers_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     assert len({k.data_key for k in loaded}) == 1
     assert len({k.ledger_signer.key_string() for k in loaded}) == 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_the_ocds_prefix_is_a_registered_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _no_settings(monkeypatch, tmp_path)
+    assert Settings.from_env().ocds_prefix == "ocds-thall0"
+    monkeypatch.setenv("TENDERHALL_OCDS_PREFIX", "ocds-213czf")
+    assert Settings.from_env().ocds_prefix == "ocds-213czf"
+    for bad in ("ocds-", "ocds-213czf-x", "OCDS-213CZF", "213czf", "ocds-21/czf", "ocds-213czf0"):
+        monkeypatch.setenv("TENDERHALL_OCDS_PREFIX", bad)
+        with pytest.raises(SettingsError, match="OCDS_PREFIX"):
+            Settings.from_env()
