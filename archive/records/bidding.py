@@ -170,9 +170,7 @@ async def gather(db: AsyncSession, tender: Tender, edition: Edition) -> BiddingR
     names = await companies(db, {b.company_id for b in bids})
     refs = {b.id: b.bid_ref for b in bids}
     counted = {b.id for b in await queries.participants(db, tender)}
-    bonds = {
-        b.bid_id: b for b in await db.scalars(select(BidBond).where(BidBond.bid_id.in_(list(refs))))
-    }
+    bonds = {b.bid_id: b for b in await db.scalars(select(BidBond).where(BidBond.bid_id.in_(list(refs))))}
     credit = await _credit(db, tender.id)
     submissions = []
     for b in bids:
@@ -209,7 +207,9 @@ async def gather(db: AsyncSession, tender: Tender, edition: Edition) -> BiddingR
     checkpoint = (
         None
         if cp is None
-        else Checkpoint(tuple(cp.envelope_hashes), cp.set_root, cp.ledger_index, cp.taken_at, cp.checkpoint_note)
+        else Checkpoint(
+            tuple(cp.envelope_hashes), cp.set_root, cp.ledger_index, cp.taken_at, cp.checkpoint_note
+        )
     )
     opening = await _opening(db, tender, bids, names, refs, counted, edition)
     return BiddingRecords(tuple(submissions), checkpoint, opening)
@@ -239,7 +239,9 @@ async def _opening(
     )
     reads = list(
         await db.scalars(
-            select(ContentRead).where(ContentRead.tender_id == tender.id).order_by(ContentRead.at, ContentRead.id)
+            select(ContentRead)
+            .where(ContentRead.tender_id == tender.id)
+            .order_by(ContentRead.at, ContentRead.id)
         )
     )
     users = await user_names(
@@ -273,7 +275,9 @@ async def _opening(
         hall.sign_deadline,
         decryptions,
         tuple(
-            ShareRecord(refs[s.bid_id], person(edition, users, s.released_by), s.share_index, s.released_at, s.bad)
+            ShareRecord(
+                refs[s.bid_id], person(edition, users, s.released_by), s.share_index, s.released_at, s.bad
+            )
             for s in shares
         ),
         tuple(
@@ -290,5 +294,8 @@ async def _opening(
             )
             for r in responses
         ),
-        tuple(ContentReading(refs.get(r.bid_id, ""), person(edition, users, r.user_id), r.role, r.at) for r in reads),
+        tuple(
+            ContentReading(refs.get(r.bid_id, ""), person(edition, users, r.user_id), r.role, r.at)
+            for r in reads
+        ),
     )

@@ -25,7 +25,7 @@ async def user_names(db: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[
     if not wanted:
         return {}
     rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return dict(rows.tuples())
+    return {i: n for i, n in rows.tuples()}
 
 
 async def companies(db: AsyncSession, ids: Iterable[uuid.UUID | str | None]) -> dict[str, str]:

@@ -127,7 +127,8 @@ async def gather(db: AsyncSession, tender: Tender) -> KernelRecords:
         for i in rubric.get("items", [])
     )
     documents = tuple(
-        Document(d.name, d.media_type, d.size, d.sha256, d.amendment_no, d.created_at) for d in tender.documents
+        Document(d.name, d.media_type, d.size, d.sha256, d.amendment_no, d.created_at)
+        for d in tender.documents
     )
     amendments = tuple(
         AmendmentRecord(
