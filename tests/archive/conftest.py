@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from archive.records.common import Edition
 from archive.render import ArchiveAttachment, render_archive
-from bidding.models import Bid, BidBond, ContentRead
+from bidding.models import Bid, BidBond
+from evaluation.models import TendererDecision
 from tenderhall import demo
 from tenderhall.auth.models import User
 from tenderhall.clock import SystemClock
@@ -36,7 +37,7 @@ class Built:
     terminated: Tender
     bidder: str  # a bidder company of the awarded tender
     payer_account: str  # personal data: a bond payer's account number
-    reader: str  # personal data: the name of someone who read a bid package
+    persons: list[str]  # personal data: who decided the award (评定分离) and the supervisor who filed it
     ledger_json: bytes  # the attachment: the awarded tender's ledger entries as stored
     pdfs: dict[str, Path] = field(default_factory=dict)  # "<tender>-<edition>-<locale>" -> file
     seconds: dict[str, float] = field(default_factory=dict)
@@ -83,22 +84,23 @@ async def build(settings: Settings, out: Path) -> Built:
                 .where(Bid.tender_id == awarded.id, BidBond.payer_account.is_not(None))
                 .limit(1)
             )
-            reader = await db.scalar(
-                select(User.display_name)
-                .join(ContentRead, ContentRead.user_id == User.id)
-                .where(ContentRead.tender_id == awarded.id)
-                .limit(1)
+            decision = await db.scalar(
+                select(TendererDecision).where(TendererDecision.tender_id == awarded.id)
             )
+            assert decision is not None
+            assert decision.supervisor_id is not None
+            people = [await db.get(User, decision.decided_by), await db.get(User, decision.supervisor_id)]
+            persons = [u.display_name for u in people if u is not None]
             assert bidder is not None
             assert account
-            assert reader
+            assert len(persons) == 2
             built = Built(
                 settings,
                 awarded,
                 terminated,
                 bidder.name,
                 account,
-                reader,
+                persons,
                 await ledger_attachment(services, awarded),
             )
         attachment = ArchiveAttachment(

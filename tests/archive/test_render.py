@@ -117,8 +117,9 @@ def test_the_public_edition_leaves_out_personal_data(archived: Built) -> None:
     public = text_of(archived.pdfs["awarded-public-zh_CN"])
     assert archived.payer_account in full
     assert archived.payer_account not in public
-    assert squeeze(archived.reader) in full
-    assert squeeze(archived.reader) not in public
+    for name in archived.persons:
+        assert squeeze(name) in full
+        assert squeeze(name) not in public
     assert "公开版不载" in public
     assert "公开版不载" not in full
     # What stays public: bidders, prices, hashes.
@@ -131,7 +132,7 @@ def test_a_terminated_tender_gets_an_archive_of_what_happened_until_its_end(arch
     assert squeeze(tender.title) in text
     assert tender.terminated_reason
     assert squeeze(tender.terminated_reason) in text
-    assert "本项目以“已终止”结束" in text or "已终止" in text
+    assert "本项目以“已终止”结束" in text
     assert "开标记录（唱标）" not in text  # it never reached the opening
     assert "账本记录" in text
 
@@ -154,10 +155,12 @@ async def test_bad_requests_are_refused_with_a_clear_error(archived: Built) -> N
     try:
         async with services.reader() as db:
             tid = archived.awarded.id
-            with pytest.raises(InvalidInput, match=r"archive\.edition_unknown"):
+            with pytest.raises(InvalidInput) as edition:
                 await render_archive(db, services, tid, edition="secret", locale="zh_CN", attachments=[])
-            with pytest.raises(InvalidInput, match=r"archive\.locale_unknown"):
+            assert edition.value.key == "archive.edition_unknown"
+            with pytest.raises(InvalidInput) as locale:
                 await render_archive(db, services, tid, edition="full", locale="fr", attachments=[])
+            assert locale.value.key == "archive.locale_unknown"
             with pytest.raises(NotFound):
                 await render_archive(
                     db, services, uuid.uuid4(), edition="full", locale="zh_CN", attachments=[]
