@@ -5,7 +5,7 @@ stay sharp and their labels extract as text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -34,6 +34,10 @@ def price_chart(
     top = max([p for _, p in rows] + ([ceiling] if ceiling else []))
     if top <= 0:
         return ""
+    # Bids of one tender lie close together: the axis starts a little below the cheapest so their
+    # differences show (every bar is labelled with its exact price, so no length misleads alone).
+    low = min(p for _, p in rows) * Decimal("0.9")
+    span_value = top - low
     left, right, bar, gap = 230, 90, 16, 6
     span = _W - left - right
     height = 30 + len(rows) * (bar + gap) + 20
@@ -44,12 +48,12 @@ def price_chart(
     ]
     for k, (name, price) in enumerate(rows):
         y = 24 + k * (bar + gap)
-        width = float(price / top) * span
+        width = max(float((price - low) / span_value) * span, 2.0)
         parts.append(f'<rect x="{left}" y="{y}" width="{width:.1f}" height="{bar}" fill="#3b6ea5"/>')
         parts.append(_text(left - 6, y + bar - 4, name[:18], anchor="end"))
         parts.append(_text(left + width + 4, y + bar - 4, f"{price:,.2f}", size=10))
     if ceiling:
-        x = left + float(ceiling / top) * span
+        x = left + float((ceiling - low) / span_value) * span
         bottom = 24 + len(rows) * (bar + gap)
         parts.append(
             f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" y2="{bottom}" stroke="#b22" stroke-dasharray="4 3"/>'
@@ -59,9 +63,10 @@ def price_chart(
     return "".join(parts)
 
 
-def evidence_graph(graph: dict[str, Any], *, size: int = 420) -> str:
-    """The alert's bidders on a circle (networkx's layout), an edge per pair with evidence: solid red
-    for hard evidence, dashed grey for soft; the members of a suspect group share a colour."""
+def evidence_graph(graph: dict[str, Any], label: Callable[[str], str] = str, *, size: int = 420) -> str:
+    """The alert's bidders on a circle (networkx's layout), an edge per pair with evidence: solid
+    red for hard evidence, dashed grey for soft, named by ``label`` in the reader's language; the
+    members of a suspect group share a colour."""
     nodes = graph.get("nodes", [])
     if not nodes:
         return ""
@@ -80,7 +85,16 @@ def evidence_graph(graph: dict[str, Any], *, size: int = 420) -> str:
         )
         parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style}/>')
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        parts.append(_text(mx, my - 3, ", ".join(e.get("kinds", [])), size=8, anchor="middle", fill="#555"))
+        parts.append(
+            _text(
+                mx,
+                my - 3,
+                "、".join(label(k) for k in e.get("kinds", [])),
+                size=8,
+                anchor="middle",
+                fill="#555",
+            )
+        )
     for n in nodes:
         x, y = pos[n["id"]]
         group = n.get("group")

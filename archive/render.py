@@ -125,7 +125,10 @@ def html(a: TenderArchive, attachments: Sequence[ArchiveAttachment]) -> str:
         return translate(key, locale, **params)
 
     # The SVG builders escape every text they draw (charts._text), and the CSS is the package's.
-    graphs = [Markup(charts.evidence_graph(al.graph)) for al in a.alerts]  # noqa: S704
+    graphs = [
+        Markup(charts.evidence_graph(al.graph, lambda kind: t(f"archive.evidence.{kind}")))  # noqa: S704
+        for al in a.alerts
+    ]
     return (
         _environment()
         .get_template("archive.html.jinja")

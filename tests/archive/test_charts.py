@@ -55,3 +55,14 @@ def test_the_evidence_graph_draws_hard_and_soft_edges_apart() -> None:
     assert lines[0].get("stroke") == "#b22"
     assert lines[1].get("stroke-dasharray")
     assert {"甲", "乙", "c"} <= {t.text for t in root.findall(f"{ns}text")}
+
+
+def test_edges_are_named_in_the_readers_language() -> None:
+    graph = {
+        "nodes": [{"id": "a"}, {"id": "b"}],
+        "edges": [{"source": "a", "target": "b", "hard": True, "kinds": ["shared_ip", "shared_agent"]}],
+    }
+    names = {"shared_ip": "同一 IP 地址", "shared_agent": "同一委托代理人"}
+    svg = evidence_graph(graph, lambda kind: names[kind])
+    assert "同一 IP 地址、同一委托代理人" in svg
+    assert "shared_ip" not in svg
