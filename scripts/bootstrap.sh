@@ -9,10 +9,11 @@ pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
 # npm (with Node.js) builds the browser bundle below; a machine that already has npm (e.g. from
 # NodeSource) keeps it.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
-# Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy);
-# only the test commands ask for it (scripts/test.sh, and so .ci/run).
+# Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy)
+# and poppler's tools for the archive tests (pdffonts, pdfdetach, pdftotext read the PDFs back);
+# only the test commands ask for them (scripts/test.sh, and so .ci/run).
 if [ "${TENDERHALL_BOOTSTRAP_TESTS:-0}" = 1 ]; then
-  pkgs+=(chromium)
+  pkgs+=(chromium poppler-utils)
 fi
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
