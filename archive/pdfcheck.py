@@ -115,7 +115,7 @@ def _validate(
     )
     if not (status.intact and status.valid):
         found.signature_problem = "archive.verify.signature_invalid"
-    elif not covered:
+    elif not covered or not _ends_cleanly(reader):
         found.signature_problem = "archive.verify.signature_partial"
     else:
         found.signature_problem = None
@@ -144,6 +144,17 @@ def _validate(
         found.chain_problem = None
         anchor = status.validation_path[0] if status.validation_path is not None else None
         found.trust_anchor = anchor.subject.human_friendly if anchor is not None else ""
+
+
+def _ends_cleanly(reader: Any) -> bool:
+    """Nothing after the last revision's %%EOF but line ends: pyHanko tolerates trailing bytes,
+    an archive has none."""
+    stream = reader.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(max(0, size - 64))
+    tail = stream.read().rstrip(b"\r\n")
+    return bool(tail.endswith(b"%%EOF"))
 
 
 def _timestamp_problem(ts: Any, doc_timestamps: list[Any], context: Any, validate: Any) -> str | None:

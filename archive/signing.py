@@ -15,11 +15,14 @@ archive stays verifiable offline after its certificates expire.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,6 +39,7 @@ CA_YEARS = 30
 SIGNER_YEARS = 10
 MAX_PKCS12_BYTES = 1 << 20
 
+T = TypeVar("T")
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -225,6 +229,18 @@ def install(secrets_dir: Path, signer: ArchiveSigner) -> Path:
     return path
 
 
+def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` here, or in a worker thread when this thread runs an event loop: pyHanko's
+    synchronous API starts an event loop of its own.  Async callers should rather use
+    ``anyio.to_thread.run_sync``, which does not block their loop meanwhile."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def sign_archive(
     pdf_bytes: bytes,
     signer: ArchiveSigner,
@@ -237,8 +253,19 @@ def sign_archive(
 
     With ``tsa_url``: B-LTA (signature timestamp, embedded validation data, document timestamp).
     ``tsa_trust`` are the TSA's roots (empty: the system's trust store), needed to collect the
-    validation data of its certificates.
+    validation data of its certificates.  CPU-bound and, with a TSA, waits on the network: from
+    async code call it through ``anyio.to_thread.run_sync``.
     """
+    return off_loop(_sign, pdf_bytes, signer, tsa_url, tuple(tsa_trust), timeout)
+
+
+def _sign(
+    pdf_bytes: bytes,
+    signer: ArchiveSigner,
+    tsa_url: str | None,
+    tsa_trust: tuple[x509.Certificate, ...],
+    timeout: float,
+) -> bytes:
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter

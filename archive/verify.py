@@ -24,6 +24,7 @@ from typing import Any, Literal
 from cryptography import x509
 
 from archive import evidence, online, pdfcheck
+from archive.signing import off_loop
 from tenderhall.i18n import translate
 from tenderhall.ledger.checkpoint import Checkpoint
 from tenderhall.ledger.note import NoteError, Verifier
@@ -99,7 +100,7 @@ def verify_archive(data: bytes, trust: Trust, platform: Online | None = None) ->
     if len(data) > MAX_ARCHIVE_BYTES:
         fail = Verdict("signature", "fail", "archive.verify.too_large", {"limit": MAX_ARCHIVE_BYTES})
         return Report((fail, *(Verdict(c, "fail", "archive.verify.unreadable") for c in CHECKS[1:])))
-    pdf = pdfcheck.check_pdf(data, trust.signer_roots, trust.tsa_roots)
+    pdf = off_loop(pdfcheck.check_pdf, data, trust.signer_roots, trust.tsa_roots)
     verdicts = [
         _verdict("signature", pdf.signature_problem, "archive.verify.signature_ok", signer=pdf.signer),
         _verdict("chain", pdf.chain_problem, "archive.verify.chain_ok", anchor=pdf.trust_anchor),
@@ -155,7 +156,7 @@ def _ledger(
         "ledger",
         "pass",
         f"archive.verify.ledger_ok_{source}",
-        {"entries": report.entries, "size": report.checkpoint.size, "key": key.name},
+        {"entries": report.entries, "size": report.checkpoint.size, "ledger_key": key.name},
     )
     return ok, report.checkpoint, report.tender
 

@@ -52,7 +52,9 @@ async def tender_events(services: object, count: int = 5) -> uuid.UUID:
     async with services.transaction() as db:  # type: ignore[attr-defined]
         for i in range(count):
             await services.ledger.append(db, "other.event", {"i": i}, subject=f"tender:{uuid.uuid4()}")  # type: ignore[attr-defined]
-            await services.ledger.append(db, "tender.event", {"i": i, "名称": "测试"}, subject=f"tender:{tender}")  # type: ignore[attr-defined]
+            await services.ledger.append(
+                db, "tender.event", {"i": i, "名称": "测试"}, subject=f"tender:{tender}"
+            )  # type: ignore[attr-defined]
     return tender
 
 
