@@ -30,22 +30,22 @@ def _pdfsig(path: Path) -> str:
     return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
 
 
-def _pyhanko_ok(data: bytes, root: Any) -> bool:
+def _pyhanko_ok(data: bytes, *roots: Any) -> bool:
     """pyHanko's own validator, trusting ``root``: intact, valid, trusted, whole file covered."""
-    return off_loop(_pyhanko_validate, data, root)
+    return off_loop(_pyhanko_validate, data, roots)
 
 
-def _pyhanko_validate(data: bytes, root: Any) -> bool:
+def _pyhanko_validate(data: bytes, roots: tuple[Any, ...]) -> bool:
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    anchor = asn1_x509.Certificate.load(root.public_bytes(serialization.Encoding.DER))
+    anchors = [asn1_x509.Certificate.load(r.public_bytes(serialization.Encoding.DER)) for r in roots]
     try:
         sig = PdfFileReader(BytesIO(data), strict=False).embedded_signatures[0]
-        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[anchor]))
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=anchors))
     except Exception:
         return False
     return bool(status.bottom_line)
@@ -168,7 +168,7 @@ async def test_the_timestamped_archive_verifies_against_the_local_tsa(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[PASS] Timestamp: the timestamps verify" in result.stdout
     assert "Signature is Valid" in _pdfsig(path)
-    assert _pyhanko_ok(signed, services.get(ArchiveSigning).signer.root)
+    assert _pyhanko_ok(signed, services.get(ArchiveSigning).signer.root, tsa.root)
     # Validation data is embedded: a document security store and a document timestamp.
     assert b"/DSS" in signed and b"/DocTimeStamp" in signed
     # A TSA nobody trusts: the timestamp check fails, by name.
