@@ -35,7 +35,9 @@ TEMPLATE = "archive/verify.html.jinja"
 
 
 def _context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
-    return page_context(request, limit_mb=MAX_UPLOAD_BYTES >> 20, report=None, error=None, **extra)
+    return page_context(
+        request, **{"limit_mb": MAX_UPLOAD_BYTES >> 20, "report": None, "error": None, **extra}
+    )
 
 
 @get("/archive/verify", include_in_schema=False)
@@ -44,9 +46,9 @@ async def verify_page(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/archive/ca.pem", include_in_schema=False, media_type="application/x-pem-file")
-async def ca_certificate(archive_signing: ArchiveSigning) -> bytes:
+async def ca_certificate(services: Services) -> bytes:
     """The platform's archive root certificate, for `tenderhall archive verify --trust`."""
-    return archive_signing.signer.root_pem()
+    return services.get(ArchiveSigning).signer.root_pem()
 
 
 def _refuse(request: Request[Any, Any, Any], status: int, key: str, **params: Any) -> Template:
@@ -66,7 +68,6 @@ def _refuse(request: Request[Any, Any, Any], status: int, key: str, **params: An
 async def verify_upload(
     request: Request[Any, Any, Any],
     services: Services,
-    archive_signing: ArchiveSigning,
     db_session: AsyncSession,
 ) -> Template | Response[Any]:
     declared = request.headers.get("content-length", "")
@@ -81,6 +82,7 @@ async def verify_upload(
         return _refuse(request, 413, "archive.page.too_large", limit=MAX_UPLOAD_BYTES >> 20)
     if not data:
         return _refuse(request, 400, "archive.page.no_file")
+    archive_signing = services.get(ArchiveSigning)
     trust = Trust(
         signer_roots=(archive_signing.signer.root,),
         tsa_roots=archive_signing.tsa_trust or None,

@@ -37,7 +37,7 @@ def providers() -> list[Any]:
         host = s.ledger_origin.split("/", 1)[0] or "tenderhall"
         return ArchiveSigning.from_settings(s.secrets_dir, host, s.tsa_url, s.tsa_trust)
 
-    return [Provider(ArchiveSigning, build, dependency="archive_signing")]
+    return [Provider(ArchiveSigning, build)]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:
