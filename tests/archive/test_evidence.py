@@ -8,7 +8,6 @@ import uuid
 from archive.evidence import ATTACHMENT, FORMAT, ledger_evidence, verify_evidence
 from tenderhall.ledger.note import Signer
 from tenderhall.services import Services
-
 from tests.archive.conftest import tender_events
 
 
@@ -21,13 +20,15 @@ async def test_evidence_holds_the_tenders_events_with_proofs(services: Services)
     tender = await tender_events(services, count=5)
     data = await _evidence(services, tender)
     value = json.loads(data)
-    assert value["format"] == FORMAT and ATTACHMENT == "ledger-evidence.json"
+    assert value["format"] == FORMAT
+    assert ATTACHMENT == "ledger-evidence.json"
     assert [json.loads(e["body"])["subject"] for e in value["entries"]] == [f"tender:{tender}"] * 5
     # Only this tender's events, each at its own index, interleaved with another tender's.
     assert [e["index"] for e in value["entries"]] == [1, 3, 5, 7, 9]
     report = verify_evidence(data, services.ledger.verifier)
     assert report.ok, report.problem
-    assert report.entries == 5 and report.checkpoint is not None
+    assert report.entries == 5
+    assert report.checkpoint is not None
     assert report.checkpoint.size >= 10
 
 

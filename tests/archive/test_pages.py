@@ -11,7 +11,6 @@ from archive.evidence import ATTACHMENT
 from archive.pages import MAX_UPLOAD_BYTES
 from archive.signing import ArchiveSigner, ArchiveSigning, sign_archive
 from tenderhall.services import Services
-
 from tests.archive.conftest import ocds_bytes, tender_events
 from tests.archive.test_verify import _evidence
 
@@ -26,9 +25,12 @@ async def test_the_page_shows_every_verdict(
     client: AsyncTestClient[Litestar], services: Services, make_pdf: Any
 ) -> None:
     form = await client.get("/archive/verify")
-    assert form.status_code == 200 and "验证电子档案" in form.text and 'name="_csrf_token"' in form.text
+    assert form.status_code == 200
+    assert "验证电子档案" in form.text
+    assert 'name="_csrf_token"' in form.text
     ca = await client.get("/archive/ca.pem")
-    assert ca.status_code == 200 and ca.content == services.get(ArchiveSigning).signer.root_pem()
+    assert ca.status_code == 200
+    assert ca.content == services.get(ArchiveSigning).signer.root_pem()
 
     signed = await _archive(services, make_pdf)
     answer = await client.post("/archive/verify", files={"file": ("a.pdf", signed, "application/pdf")})
@@ -44,7 +46,8 @@ async def test_the_page_shows_every_verdict(
         files={"file": ("a.pdf", signed, "application/pdf")},
         headers={"accept-language": "en"},
     )
-    assert "the archive verifies" in english.text and "Ledger evidence" in english.text
+    assert "the archive verifies" in english.text
+    assert "Ledger evidence" in english.text
 
     tampered = bytearray(signed)
     tampered[len(signed) // 3] ^= 0x01
@@ -52,7 +55,8 @@ async def test_the_page_shows_every_verdict(
         "/archive/verify", files={"file": ("t.pdf", bytes(tampered), "application/pdf")}
     )
     assert answer.status_code == 200
-    assert 'data-check="signature" data-status="fail"' in answer.text and "档案验证未通过" in answer.text
+    assert 'data-check="signature" data-status="fail"' in answer.text
+    assert "档案验证未通过" in answer.text
 
     foreign = await _archive(services, make_pdf, ArchiveSigner.generate("elsewhere.example"))
     answer = await client.post("/archive/verify", files={"file": ("f.pdf", foreign, "application/pdf")})
@@ -61,13 +65,15 @@ async def test_the_page_shows_every_verdict(
 
 async def test_bad_uploads_get_a_clear_page(client: AsyncTestClient[Litestar]) -> None:
     no_file = await client.post("/archive/verify", data={"x": "y"})
-    assert no_file.status_code == 400 and "请选择要验证的 PDF 文件" in no_file.text
+    assert no_file.status_code == 400
+    assert "请选择要验证的 PDF 文件" in no_file.text
     empty = await client.post("/archive/verify", files={"file": ("e.pdf", b"", "application/pdf")})
     assert empty.status_code == 400
     junk = await client.post(
         "/archive/verify", files={"file": ("j.pdf", b"%PDF-1.7 junk", "application/pdf")}
     )
-    assert junk.status_code == 200 and 'data-check="signature" data-status="fail"' in junk.text
+    assert junk.status_code == 200
+    assert 'data-check="signature" data-status="fail"' in junk.text
     # Refused on its declared length, before the body is read.
     big = await client.post(
         "/archive/verify",

@@ -16,7 +16,6 @@ from archive.evidence import ATTACHMENT, ledger_evidence
 from archive.signing import ArchiveSigner, ArchiveSigning, off_loop, sign_archive
 from archive.verify import Trust, verify_archive
 from tenderhall.services import Services
-
 from tests.archive.conftest import ocds_bytes, tender_events, write
 from tests.support.tsa import TimeStampingAuthority
 
@@ -80,9 +79,11 @@ async def test_a_signed_archive_verifies_everywhere_and_one_byte_breaks_every_ve
     result = _verify(run_cli, database_url, path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "[PASS] Document signature" in out and "[PASS] Signer's certificate chain" in out
+    assert "[PASS] Document signature" in out
+    assert "[PASS] Signer's certificate chain" in out
     assert "[PASS] Ledger evidence: all 5 ledger entries are included" in out
-    assert "[SKIPPED] Timestamp" in out and "[SKIPPED] OCDS record: not checked offline" in out
+    assert "[SKIPPED] Timestamp" in out
+    assert "[SKIPPED] OCDS record: not checked offline" in out
     assert "the archive verifies" in out
     assert "Signature is Valid" in _pdfsig(path)
     root = services.get(ArchiveSigning).signer.root
@@ -90,7 +91,9 @@ async def test_a_signed_archive_verifies_everywhere_and_one_byte_breaks_every_ve
 
     # The same verdicts in Chinese by default.
     zh = run_cli(database_url, "archive", "verify", str(path))
-    assert zh.returncode == 0 and "[通过] 文件签名" in zh.stdout and "档案验证通过" in zh.stdout
+    assert zh.returncode == 0
+    assert "[通过] 文件签名" in zh.stdout
+    assert "档案验证通过" in zh.stdout
 
     # One byte changed inside the signed range: every verifier refuses the file.
     for offset in (len(signed) // 3, 200):
@@ -170,7 +173,8 @@ async def test_the_timestamped_archive_verifies_against_the_local_tsa(
     assert "Signature is Valid" in _pdfsig(path)
     assert _pyhanko_ok(signed, services.get(ArchiveSigning).signer.root, tsa.root)
     # Validation data is embedded: a document security store and a document timestamp.
-    assert b"/DSS" in signed and b"/DocTimeStamp" in signed
+    assert b"/DSS" in signed
+    assert b"/DocTimeStamp" in signed
     # A TSA nobody trusts: the timestamp check fails, by name.
     other = ArchiveSigner.generate("not-a-tsa")
     untrusted = write(tmp_path, "other-root.pem", other.root_pem())
