@@ -23,7 +23,10 @@ def __getattr__(name: str) -> Any:
 
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
 CLI_COMMANDS: dict[str, tuple[str, str]] = {
-    "archive": ("archive.cli:archive", "Signed tender archives: verify one, import the signing certificate."),
+    "archive": (
+        "archive.cli:archive",
+        "The signed tender archive (一标一档): verification and the signing certificate.",
+    ),
 }
 
 
