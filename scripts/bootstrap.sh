@@ -8,8 +8,9 @@ need=()
 pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
 # Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy);
 # only the test commands ask for it (scripts/test.sh, and so .ci/run).
+# poppler-utils: the archive tests check signatures with pdfsig (and fonts, attachments, text).
 if [ "${TENDERHALL_BOOTSTRAP_TESTS:-0}" = 1 ]; then
-  pkgs+=(chromium)
+  pkgs+=(chromium poppler-utils)
 fi
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
