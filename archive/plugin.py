@@ -8,19 +8,40 @@ from typing import Any
 MODEL_MODULES: tuple[str, ...] = ()
 # Its messages (zh_CN, en), merged with the kernel's catalogue.
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
+# Its page templates (archive/verify.html.jinja), served after the kernel's own.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
 def __getattr__(name: str) -> Any:
-    # Routes are imported lazily so that importing the plugin (Alembic, CLI) stays light.
+    # ROUTE_HANDLERS is imported lazily so that importing the plugin (Alembic, CLI) stays light.
     if name == "ROUTE_HANDLERS":
         from archive.ocds.api import OcdsController
+        from archive.pages import PAGES
 
-        return [OcdsController]
+        return [OcdsController, *PAGES]
     raise AttributeError(name)
 
 
 # Mounted lazily by the kernel's command line: name -> ("module:command", short help).
-CLI_COMMANDS: dict[str, tuple[str, str]] = {}
+CLI_COMMANDS: dict[str, tuple[str, str]] = {
+    "archive": (
+        "archive.cli:archive",
+        "The signed tender archive (一标一档): verification and the signing certificate.",
+    ),
+}
+
+
+def providers() -> list[Any]:
+    """The archive signer, made on first start beside the other secrets (archive.signing)."""
+    from archive.signing import ArchiveSigning
+    from tenderhall.registry import Provider
+
+    def build(services: Any) -> ArchiveSigning:
+        s = services.settings
+        host = s.ledger_origin.split("/", 1)[0] or "tenderhall"
+        return ArchiveSigning.from_settings(s.secrets_dir, host, s.tsa_url, s.tsa_trust)
+
+    return [Provider(ArchiveSigning, build)]
 
 
 async def seed_demo(db: Any, ctx: Any) -> None:

@@ -10,6 +10,8 @@ of an empty string.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,20 @@ def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+def environment_locale(environ: Mapping[str, str] | None = None) -> str:
+    """The locale of a command-line user: TENDERHALL_LANG, then the POSIX LC_ALL, LC_MESSAGES, LANG."""
+    env = os.environ if environ is None else environ
+    for name in ("TENDERHALL_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").strip().lower()
+        if value:
+            if value.startswith("zh"):
+                return "zh_CN"
+            if value.startswith("en"):
+                return "en"
+            return DEFAULT_LOCALE
+    return DEFAULT_LOCALE
 
 
 def negotiate(accept_language: str | None, preferred: str | None = None) -> str:

@@ -141,6 +141,10 @@ class Settings:
     # registered with the Open Contracting Partnership (``ocds-`` and six characters); the default
     # is a placeholder each deployment replaces with its own registered one.
     ocds_prefix: str = "ocds-thall0"
+    # RFC 3161 time-stamping authority for archive signatures (empty: signed without timestamps),
+    # and a PEM file of its trust roots (empty: the system's trust store).
+    tsa_url: str = ""
+    tsa_trust: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -197,6 +201,7 @@ class Settings:
             ocds_prefix=_ocds_prefix(),
             **_storage_env(),
             **_witness_env(host),
+            **_tsa_env(),
         )
 
 
@@ -264,6 +269,16 @@ def _witness_env(host: str) -> dict[str, Any]:
         "witnesses": tuple(witnesses),
         "witness_timeout": timeout,
     }
+
+
+def _tsa_env() -> dict[str, Any]:
+    url = _env("TSA_URL", "").strip()
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise SettingsError(f"{ENV_PREFIX}TSA_URL must be an http:// or https:// URL")
+    trust = _env("TSA_TRUST", "").strip()
+    if trust and not Path(trust).expanduser().is_file():
+        raise SettingsError(f"{ENV_PREFIX}TSA_TRUST must name a PEM file of the TSA's root certificates")
+    return {"tsa_url": url, "tsa_trust": str(Path(trust).expanduser().resolve()) if trust else ""}
 
 
 def _redis_url() -> str:

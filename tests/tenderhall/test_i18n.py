@@ -75,3 +75,13 @@ def test_domain_messages_live_with_their_domain() -> None:
     kernel = read_catalogue(files[0], "zh_CN")
     # Bidding's, evaluation's and collusion's keys are not the kernel's.
     assert not any(key.startswith(("bid.", "hall.", "collusion.", "notify.", "draw.")) for key in kernel)
+
+
+def test_command_line_language_comes_from_the_environment() -> None:
+    from tenderhall.i18n import environment_locale
+
+    assert environment_locale({}) == "zh_CN"
+    assert environment_locale({"LANG": "en_GB.UTF-8"}) == "en"
+    assert environment_locale({"LANG": "en_US.UTF-8", "LC_ALL": "zh_CN.UTF-8"}) == "zh_CN"
+    assert environment_locale({"LANG": "zh_TW", "TENDERHALL_LANG": "en"}) == "en"
+    assert environment_locale({"LANG": "C.UTF-8"}) == "zh_CN"

@@ -123,3 +123,22 @@ def test_the_ocds_prefix_is_a_registered_prefix(monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setenv("TENDERHALL_OCDS_PREFIX", bad)
         with pytest.raises(SettingsError, match="OCDS_PREFIX"):
             Settings.from_env()
+
+
+def test_time_stamping_authority_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TENDERHALL_DATA_DIR", str(tmp_path))
+    assert (Settings.from_env().tsa_url, Settings.from_env().tsa_trust) == ("", "")
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("TENDERHALL_TSA_URL", "http://127.0.0.1:9000/tsa")
+    monkeypatch.setenv("TENDERHALL_TSA_TRUST", str(roots))
+    settings = Settings.from_env()
+    assert settings.tsa_url == "http://127.0.0.1:9000/tsa"
+    assert settings.tsa_trust == str(roots.resolve())
+    monkeypatch.setenv("TENDERHALL_TSA_URL", "ftp://tsa.example")
+    with pytest.raises(SettingsError, match="TSA_URL"):
+        Settings.from_env()
+    monkeypatch.setenv("TENDERHALL_TSA_URL", "https://tsa.example")
+    monkeypatch.setenv("TENDERHALL_TSA_TRUST", str(tmp_path / "missing.pem"))
+    with pytest.raises(SettingsError, match="TSA_TRUST"):
+        Settings.from_env()
