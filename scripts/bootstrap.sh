@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text.
+# System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text, libpq for
+# psycopg (the job queue, procrastinate).
 need=()
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk libpq5)
 # Chromium for the browser tests (Playwright drives it: pages under their Content-Security-Policy);
 # only the test commands ask for it (scripts/test.sh, and so .ci/run).
 if [ "${TENDERHALL_BOOTSTRAP_TESTS:-0}" = 1 ]; then
