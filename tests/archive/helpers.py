@@ -59,20 +59,25 @@ def archives(services: Any, builder: Any) -> Archives:
     return service
 
 
+async def staff_draft(services: Any, db: Any, world: Any, title: str = "档案测试项目") -> Any:
+    """A draft tender of the first centre, drafted by its staff."""
+    return await draft_tender(
+        services,
+        db,
+        world.who("staff"),
+        title=title,
+        estimate_fen=1_000_000,
+        tenderer_id=world.tenderers[0].id,
+        centre_id=world.centres[0].id,
+        rubric=RUBRIC,
+    )
+
+
 async def ended_tender(services: Any, world: Any, *, transition: str = "terminate") -> Any:
     """A tender of the first centre that has just ended by ``transition`` (terminate a draft; or,
     for ``award``/``fail``, one set to where that transition leaves from)."""
     async with services.transaction() as db:
-        tender = await draft_tender(
-            services,
-            db,
-            world.who("staff"),
-            title="档案测试项目",
-            estimate_fen=1_000_000,
-            tenderer_id=world.tenderers[0].id,
-            centre_id=world.centres[0].id,
-            rubric=RUBRIC,
-        )
+        tender = await staff_draft(services, db, world)
         if transition == "terminate":
             await services.tenders.terminate(db, world.who("staff"), tender.id, "预算取消")
         else:
@@ -88,7 +93,9 @@ async def version_of(services: Any, tender_id: uuid.UUID, number: int = 1) -> Ar
 
     async with services.transaction() as db:
         row = await db.scalar(
-            select(ArchiveVersion).where(ArchiveVersion.tender_id == tender_id, ArchiveVersion.version == number)
+            select(ArchiveVersion).where(
+                ArchiveVersion.tender_id == tender_id, ArchiveVersion.version == number
+            )
         )
     assert row is not None
     return row

@@ -22,9 +22,12 @@ async def test_staff_see_the_versions_attempts_and_last_error(client, services, 
         answer = await client.get(f"/api/v1/tenders/{tender.id}/archive", headers=world.auth(name))
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert body["tender_id"] == str(tender.id) and body["tender_state"] == "terminated"
+        assert body["tender_id"] == str(tender.id)
+        assert body["tender_state"] == "terminated"
         [version] = body["versions"]
-        assert version["version"] == 1 and version["status"] == "pending" and version["attempts"] == 1
+        assert version["version"] == 1
+        assert version["status"] == "pending"
+        assert version["attempts"] == 1
         assert version["reason"] == "terminate"
         assert version["last_error"] == "ConnectionError: signing service unreachable (call 1)"
         assert "sha256" not in version  # not built yet

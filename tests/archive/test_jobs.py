@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from archive.jobs import MAX_ATTEMPTS, STALE
 from archive.models import ArchiveStatus, ArchiveVersion
+from tenderhall.errors import Conflict
 from tenderhall.ledger.models import LedgerEntry
 from tenderhall.tenders.models import Tender
-from tests.archive.helpers import FlakyBuilder, PdfBuilder, archives, ended_tender, version_of
+from tests.archive.helpers import FlakyBuilder, PdfBuilder, archives, ended_tender, staff_draft, version_of
 
 
 async def queued(services) -> list:
@@ -38,19 +39,31 @@ async def test_an_ended_tender_is_built_stored_ledgered_and_archived(services, w
     finally:
         await services.jobs.close()
     version = await version_of(services, tender.id)
-    assert version.status == ArchiveStatus.BUILT and version.attempts == 1
-    assert version.started_at is not None and version.finished_at is not None
+    assert version.status == ArchiveStatus.BUILT
+    assert version.attempts == 1
+    assert version.started_at is not None
+    assert version.finished_at is not None
     with services.storage.open(version.storage_key) as f:
         data = f.read()
-    assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == version.sha256
+    assert data.startswith(b"%PDF-")
+    assert hashlib.sha256(data).hexdigest() == version.sha256
     async with services.transaction() as db:
         entry = await db.get(LedgerEntry, version.ledger_index)
-        assert entry is not None and entry.kind == "archive.built"
+        assert entry is not None
+        assert entry.kind == "archive.built"
         body = json.loads(entry.body)
-        assert body["data"]["sha256"] == version.sha256 and body["data"]["tender"] == str(tender.id)
+        assert body["data"]["sha256"] == version.sha256
+        assert body["data"]["tender"] == str(tender.id)
         assert (await db.get(Tender, tender.id)).state == "archived"
     assert len(builder.calls) == 1
     assert service.jobs is services.jobs
+
+
+async def _terminate_then_fail(services, world) -> None:
+    async with services.transaction() as db:
+        tender = await staff_draft(services, db, world, "回滚")
+        await services.tenders.terminate(db, world.who("staff"), tender.id, "取消")
+        raise RuntimeError("the request fails after the transition")
 
 
 async def test_a_rolled_back_ending_makes_and_defers_nothing(services, world) -> None:
@@ -58,22 +71,7 @@ async def test_a_rolled_back_ending_makes_and_defers_nothing(services, world) ->
     await services.jobs.open()
     try:
         with pytest.raises(RuntimeError):
-            async with services.transaction() as db:
-                from tests.support.tenders import draft_tender
-                from tests.archive.helpers import RUBRIC
-
-                tender = await draft_tender(
-                    services,
-                    db,
-                    world.who("staff"),
-                    title="回滚",
-                    estimate_fen=1,
-                    tenderer_id=world.tenderers[0].id,
-                    centre_id=world.centres[0].id,
-                    rubric=RUBRIC,
-                )
-                await services.tenders.terminate(db, world.who("staff"), tender.id, "取消")
-                raise RuntimeError("the request fails after the transition")
+            await _terminate_then_fail(services, world)
         await services.jobs.settle()
         assert await queued(services) == []
         async with services.transaction() as db:
@@ -104,7 +102,8 @@ async def test_a_failing_build_is_retried_with_backoff_and_shows_its_error(servi
     assert (version.status, version.attempts, version.last_error) == ("built", 3, None)
     gaps = [b - a for a, b in zip(builder.calls, builder.calls[1:], strict=False)]
     base = services.jobs.tuning.retry_base_seconds
-    assert gaps[0] >= base * 0.9 and gaps[1] >= 2 * base * 0.9  # exponential backoff
+    assert gaps[0] >= base * 0.9
+    assert gaps[1] >= 2 * base * 0.9
 
 
 async def test_a_build_that_keeps_failing_ends_failed_with_its_attempts(services, world) -> None:
@@ -159,7 +158,7 @@ async def test_a_later_version_names_the_previous_hash(services, world) -> None:
     service = archives(services, PdfBuilder())
     tender = await ended_tender(services, world)
     async with services.transaction() as db:
-        with pytest.raises(Exception) as refused:  # not archived yet
+        with pytest.raises(Conflict) as refused:  # not archived yet
             await service.new_version(db, tender.id, "objection_answered")
     assert getattr(refused.value, "key", None) == "archive.not_archived"
     try:
@@ -172,5 +171,6 @@ async def test_a_later_version_names_the_previous_hash(services, world) -> None:
     finally:
         await services.jobs.close()
     second = await version_of(services, tender.id, 2)
-    assert second.status == ArchiveStatus.BUILT and second.previous_sha256 == first.sha256
+    assert second.status == ArchiveStatus.BUILT
+    assert second.previous_sha256 == first.sha256
     assert (await version_of(services, tender.id)).sha256 == first.sha256  # the first stays

@@ -70,6 +70,7 @@ def test_domain_messages_live_with_their_domain() -> None:
         "bidding",
         "evaluation",
         "collusion",
+        "archive",
     ]
     kernel = read_catalogue(files[0], "zh_CN")
     # Bidding's, evaluation's and collusion's keys are not the kernel's.

@@ -123,7 +123,7 @@ class Jobs:
             await self.app.close_async()
 
     # -- deferring -------------------------------------------------------------------------
-    async def defer(self, name: str, *, lock: str | None = None, **args: Any) -> bool:
+    async def defer(self, name: str, /, *, lock: str | None = None, **args: Any) -> bool:
         """Queue a job now; answers False if one with the same ``lock`` is already waiting.
 
         ``lock`` is both procrastinate's lock (jobs sharing it never run at the same time) and
@@ -137,7 +137,7 @@ class Jobs:
         return True
 
     def defer_after_commit(
-        self, db: AsyncSession, name: str, *, lock: str | None = None, **args: Any
+        self, db: AsyncSession, name: str, /, *, lock: str | None = None, **args: Any
     ) -> None:
         """Queue a job once ``db`` commits; nothing if it rolls back, or if this process runs no
         queue (the reconciler then defers it from the domain's own state)."""

@@ -23,13 +23,20 @@ def test_backoff_doubles_up_to_its_cap_and_stops() -> None:
     backoff = Backoff(Tuning(retry_base_seconds=10, retry_max_seconds=60, max_attempts=5))
     assert [backoff.delay(n) for n in range(5)] == [10, 20, 40, 60, 60]
     decision = backoff.get_retry_decision(exception=OSError("x"), job=_job(1))
-    assert decision is not None and isinstance(decision.retry_at, datetime)
+    assert decision is not None
+    assert isinstance(decision.retry_at, datetime)
     assert backoff.get_retry_decision(exception=GiveUp("recorded"), job=_job(0)) is None
     assert backoff.get_retry_decision(exception=OSError("x"), job=_job(4)) is None  # 5 runs made
 
 
 async def todo(jobs: Jobs) -> list[Job]:
     return [j for j in await jobs.app.job_manager.list_jobs_async() if j.status == "todo"]
+
+
+async def _defer_then_fail(services, jobs: Jobs) -> None:
+    async with services.transaction() as db:
+        jobs.defer_after_commit(db, "test.record", n=1)
+        raise RuntimeError("rolled back")
 
 
 async def test_a_job_is_deferred_only_when_the_unit_of_work_commits(services) -> None:
@@ -43,9 +50,7 @@ async def test_a_job_is_deferred_only_when_the_unit_of_work_commits(services) ->
     await jobs.open()
     try:
         with pytest.raises(RuntimeError):
-            async with services.transaction() as db:
-                jobs.defer_after_commit(db, "test.record", n=1)
-                raise RuntimeError("rolled back")
+            await _defer_then_fail(services, jobs)
         async with services.transaction() as db:
             jobs.defer_after_commit(db, "test.record", n=2)
             await jobs.settle()
@@ -68,14 +73,13 @@ async def test_a_closed_queue_defers_nothing_and_a_lock_queues_once(services) ->
     async with services.transaction() as db:
         jobs.defer_after_commit(db, "test.noop")  # no queue runs here: the reconciler's work
     try:
+        await jobs.open()
         assert await todo(jobs) == []
         assert await jobs.defer("test.noop", lock="k") is True
         assert await jobs.defer("test.noop", lock="k") is False  # one waits already
         assert len(await todo(jobs)) == 1
     finally:
         await jobs.close()
-
-
 
 
 def _pg(services) -> None:
@@ -142,5 +146,6 @@ async def test_two_workers_never_run_one_job_twice(services) -> None:
         await a.close()
         await b.close()
     counts = Counter(n for _, n in runs)
-    assert sorted(counts) == list(range(60)) and set(counts.values()) == {1}
+    assert sorted(counts) == list(range(60))
+    assert set(counts.values()) == {1}
     assert {name for name, _ in runs} == {"a", "b"}  # both took jobs
