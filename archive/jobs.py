@@ -236,7 +236,8 @@ class Archives:
             version.status = (ArchiveStatus.FAILED if final else ArchiveStatus.PENDING).value
             version.last_error = describe(exc)
             version.finished_at = self.clock.now()
-        log.warning("archive build %s failed (attempt %d): %s", version_id, attempt, describe(exc))
+        # Recorded on the version; at info level so that a command says it once, in its own words.
+        log.info("archive build %s failed (attempt %d): %s", version_id, attempt, describe(exc))
         return final
 
     # -- durability ------------------------------------------------------------------------
