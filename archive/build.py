@@ -50,9 +50,8 @@ class SignedArchiveBuilder:
                 # A tender terminated before its notice was never public: it has no OCDS record.
                 return files
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
-        files.append(
-            ArchiveAttachment(OCDS_FILE, data, "application/json", "The tender's OCDS 1.1 record as published")
-        )
+        about = "The tender's OCDS 1.1 record as published"
+        files.append(ArchiveAttachment(OCDS_FILE, data, "application/json", about))
         return files
 
     async def unsigned(self, tender_id: uuid.UUID, *, edition: Edition, locale: str) -> bytes:

@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 from tenderhall.compose import import_models
 from tenderhall.db.base import metadata
+from tenderhall.jobs.schema import is_queue_table
 
 import_models()
 config: Any = context.config
@@ -37,8 +38,14 @@ def _compare_type(
     return None
 
 
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """The job queue's tables are procrastinate's (revision 0010_jobs), not our models'."""
+    return not (type_ == "table" and is_queue_table(name))
+
+
 def _configure(**kwargs: Any) -> None:
     context.configure(
+        include_name=_include_name,
         target_metadata=metadata,
         compare_type=_compare_type,
         render_as_batch=True,

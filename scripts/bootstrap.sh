@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text.
+# System libraries: Pango for WeasyPrint (PDF archives), CJK fonts to embed Chinese text, libpq for
+# psycopg (the job queue, procrastinate).
 need=()
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk libpq5)
 # npm (with Node.js) builds the browser bundle below; a machine that already has npm (e.g. from
 # NodeSource) keeps it.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

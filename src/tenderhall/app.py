@@ -104,6 +104,16 @@ async def _sweeper(services: Services, domain_sweeps: list[Sweep]) -> None:
                 log.exception("sweep %s failed", sweep.__module__)
 
 
+async def _worker(services: Services) -> None:
+    """The app's own job worker; it keeps trying if the queue is away (e.g. the database)."""
+    while True:
+        try:
+            await services.jobs.work(name="app")
+        except Exception:
+            log.exception("job worker stopped; restarting")
+        await asyncio.sleep(SWEEP_SECONDS)
+
+
 def _channels(settings: Settings) -> tuple[ChannelsPlugin, Redis | None]:
     """Live notifications, so that an event in one worker (or host) reaches the listeners of
     every other at once: through Redis when it is configured, else through the PostgreSQL
@@ -163,14 +173,21 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweeper(services, domain_sweeps)) if sweeper else None
+        # The sweeper and the job worker run beside the app in every worker process (more job
+        # workers: `tenderhall worker`); tests that drive time themselves start neither.
+        tasks = (
+            [asyncio.create_task(_sweeper(services, domain_sweeps)), asyncio.create_task(_worker(services))]
+            if sweeper
+            else []
+        )
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.jobs.close()
             if redis is not None:  # the channels plugin has stopped by now (its lifespan is inner)
                 await redis.aclose()
             await services.engine.dispose()

@@ -163,6 +163,27 @@ def serve(host: str, port: int, workers: int | None, demo: bool, no_migrate: boo
     )
 
 
+@cli.command(help="Run a background job worker (beside the web server's own) until stopped.")
+@click.option("--until-idle", is_flag=True, help="Stop once no job is due (after reconciling).")
+def worker(until_idle: bool) -> None:
+    from tenderhall.compose import build_services
+
+    settings = _settings()
+
+    async def go() -> None:
+        services = build_services(settings)
+        try:
+            await services.jobs.work(name="cli", until_idle=until_idle)
+        finally:
+            await services.jobs.close()
+            await services.engine.dispose()
+
+    try:
+        _run(go())
+    except KeyboardInterrupt:  # Ctrl-C: the worker has finished or put back its jobs
+        click.echo("worker stopped")
+
+
 @cli.command(help="Seed the deterministic demo data into an empty database (migrates first).")
 def demo() -> None:
     settings = _settings()

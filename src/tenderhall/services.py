@@ -16,6 +16,7 @@ from tenderhall.auth.service import Accounts
 from tenderhall.auth.throttle import Limits, SignInThrottle
 from tenderhall.clock import Clock, SystemClock
 from tenderhall.db.engine import make_engine, read_only
+from tenderhall.jobs import Jobs
 from tenderhall.keys import PlatformKeys, derive_key
 from tenderhall.ledger.cosignature import CosignatureVerifier
 from tenderhall.ledger.note import NoteError, Verifier
@@ -50,6 +51,7 @@ class Services:
     storage: Storage
     witness: Witness  # the witness role, for other deployments' logs
     cosigning: Cosigning  # this ledger's witnesses
+    jobs: Jobs  # the background job queue (tenderhall.jobs)
     # The domain packages' services, by type (filled by compose.build_services).
     registry: Registry = field(default_factory=Registry)
 
@@ -102,6 +104,7 @@ class Services:
             storage=make_storage(settings),
             witness=Witness(keys.witness_signer, trusted_logs(witnessed), clock),
             cosigning=Cosigning(ledger, witnesses, sessionmaker, clock, settings.witness_timeout),
+            jobs=Jobs(settings.database_url),
         )
 
     @asynccontextmanager
