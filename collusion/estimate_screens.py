@@ -15,6 +15,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from collusion.screens import Price, _prices, _sample_std, _winner
 
 #: A bid within this share under the ceiling (estimate) counts as "just under the ceiling".
@@ -92,3 +95,44 @@ def estimate_screens(
         above_estimate_share=above / len(ratios),
         estimate=e,
     )
+
+
+def estimate_columns(
+    tender: NDArray[np.int64],
+    price: NDArray[np.float64],
+    winner: NDArray[np.bool_],
+    estimate: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``estimate_screens`` of many tenders at once: one row per tender code, columns in
+    ``ESTIMATE_MEANINGS`` order, NaN for a tender without an estimate (NaN or not positive in
+    ``estimate``, indexed by tender code) or without bids.
+
+    Bids are rows (any order); the winner is the single flagged bid, else the lowest, as in the
+    detector.  Prices must be finite and positive (the caller's screens already demand it).
+    """
+    n_t = len(estimate)
+    out = np.full((n_t, len(ESTIMATE_MEANINGS)), np.nan)
+    e = np.asarray(estimate, dtype=np.float64)
+    has = np.isfinite(e) & (e > 0)
+    keep = has[tender]
+    t, r = tender[keep], price[keep] / e[tender[keep]]
+    if t.size == 0:
+        return out
+    n = np.bincount(t, minlength=n_t).astype(np.float64)
+    ok = n > 0
+    mean = np.divide(np.bincount(t, r, n_t), n, out=np.zeros(n_t), where=ok)
+    dev = np.bincount(t, (r - mean[t]) ** 2, n_t)
+    sd = np.sqrt(np.divide(dev, n - 1, out=np.zeros(n_t), where=n > 1))
+    under = 1.0 + CEILING_RTOL
+    near = np.bincount(t, ((r >= 1.0 - CEILING_BAND) & (r <= under)).astype(np.float64), n_t)
+    above = np.bincount(t, (r > under).astype(np.float64), n_t)
+    w = winner[keep]
+    n_win = np.bincount(t[w], minlength=n_t)
+    lowest = np.full(n_t, np.inf)
+    np.minimum.at(lowest, t, r)
+    flagged = np.full(n_t, np.nan)
+    flagged[t[w]] = r[w]
+    win_ratio = np.where(n_win == 1, flagged, lowest)
+    cols = [win_ratio, mean, sd, near / np.maximum(n, 1), above / np.maximum(n, 1), e]
+    out[ok] = np.column_stack(cols)[ok]
+    return out

@@ -14,6 +14,7 @@ rank is taken within the category instead.  Pure numpy functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,32 +47,63 @@ def percentile_ranks(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class MarketReference:
+    """The sorted values of each column over a market's tenders (and over each category large enough),
+    so that tenders can be ranked against the market without holding its whole feature matrix."""
+
+    market: tuple[FloatArray, ...]
+    categories: dict[str, tuple[FloatArray, ...]]
+
+    @classmethod
+    def of(cls, x: FloatArray, categories: Sequence[str] | None = None) -> MarketReference:
+        x = _matrix(x, categories)
+        by_cat: dict[str, tuple[FloatArray, ...]] = {}
+        if categories is not None:
+            cats = np.asarray(categories, dtype=object)
+            for c in sorted(set(categories) - {""}):
+                rows = cats == c
+                if rows.sum() >= MIN_CATEGORY_HISTORY:
+                    by_cat[c] = _sorted_columns(x[rows])
+        return cls(_sorted_columns(x), by_cat)
+
+    def ranks(self, x: FloatArray, categories: Sequence[str] | None = None) -> FloatArray:
+        """Percentile ranks of the rows of ``x`` (same columns as the reference): within the row's
+        category where the reference holds it and the category has enough history for the column,
+        else within the market; NaN where neither has ``MIN_MARKET_HISTORY`` values."""
+        x = _matrix(x, categories)
+        out = np.column_stack([percentile_ranks(x[:, j], ref) for j, ref in enumerate(self.market)])
+        out = out.reshape(x.shape)
+        if categories is None:
+            return out
+        cats = np.asarray(categories, dtype=object)
+        for c, refs in self.categories.items():
+            rows = np.flatnonzero(cats == c)
+            for j, ref in enumerate(refs):
+                ranked = percentile_ranks(x[rows, j], ref)
+                keep = ~np.isnan(ranked)
+                out[rows[keep], j] = ranked[keep]
+        return out
+
+
+def _matrix(x: FloatArray, categories: Sequence[str] | None) -> FloatArray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError("expected one row per tender")
+    if categories is not None and len(categories) != len(x):
+        raise ValueError("categories need one entry per tender")
+    return x
+
+
+def _sorted_columns(x: FloatArray) -> tuple[FloatArray, ...]:
+    return tuple(np.sort(col[~np.isnan(col)]) for col in x.T)
+
+
 def market_ranks(x: FloatArray, categories: Sequence[str] | None = None) -> FloatArray:
-    """Each column of ``x`` (rows = the market's tenders) as percentile ranks within the market.
+    """Each column of ``x`` (rows = the market's tenders) as percentile ranks within the market, the
+    market being these rows themselves.
 
     Rows whose category (non-empty string) has at least ``MIN_CATEGORY_HISTORY`` rows are ranked
     within their category; the rest within the whole market.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError("expected one row per tender")
-    out = (
-        np.column_stack([percentile_ranks(x[:, j], x[:, j]) for j in range(x.shape[1])])
-        if x.size
-        else x.copy()
-    )
-    if categories is None:
-        return out.reshape(x.shape)
-    if len(categories) != len(x):
-        raise ValueError("categories need one entry per tender")
-    cats = np.asarray(categories, dtype=object)
-    for c in sorted(set(categories) - {""}):
-        rows = np.flatnonzero(cats == c)
-        if rows.size < MIN_CATEGORY_HISTORY:
-            continue
-        sub = x[rows]
-        for j in range(x.shape[1]):
-            ranked = percentile_ranks(sub[:, j], sub[:, j])
-            keep = ~np.isnan(ranked)
-            out[rows[keep], j] = ranked[keep]
-    return out
+    return MarketReference.of(x, categories).ranks(x, categories)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from collusion.estimate_screens import ESTIMATE_MEANINGS, ESTIMATE_NAMES_ZH, EstimateScreens
 from collusion.market_features import NETWORK_FEATURES, NETWORK_MEANINGS, NETWORK_NAMES_ZH
-from collusion.relative import market_ranks
+from collusion.relative import MarketReference
 from collusion.screens import SCREEN_MEANINGS, TenderScreens
 
 FORMAT = "tenderhall-screen-model"
@@ -361,14 +361,28 @@ _REL_AT = [FEATURE_NAMES.index(f) for f in RELATIVE_FEATURES]
 _REL_BASE_AT = [FEATURE_NAMES.index(f) for f in RELATIVE_BASES]
 
 
-def with_market_ranks(x: FloatArray, categories: Sequence[str] | None = None) -> FloatArray:
-    """``x`` (one market's rows: the region's history or the whole input file) with its
-    market-relative columns filled (``relative.market_ranks``; within a category where it is large
-    enough).  Rows of a market with too short a history keep NaN there."""
+def rank_inputs(x: FloatArray) -> FloatArray:
+    """The columns of a ``feature_matrix`` that are ranked within the market (``RELATIVE_BASES``)."""
+    return np.asarray(x, dtype=np.float64)[:, _REL_BASE_AT]
+
+
+def market_reference(x: FloatArray, categories: Sequence[str] | None = None) -> MarketReference:
+    """The market's distribution of every ranked feature, from its ``feature_matrix`` rows."""
+    return MarketReference.of(np.asarray(x, dtype=np.float64)[:, _REL_BASE_AT], categories)
+
+
+def with_market_ranks(
+    x: FloatArray, categories: Sequence[str] | None = None, reference: MarketReference | None = None
+) -> FloatArray:
+    """``x`` with its market-relative columns filled: each ranked feature's percentile among the
+    market's tenders (``collusion.relative``; within a category where it is large enough).  The market
+    is ``reference`` (e.g. the region's history), or else the rows of ``x`` themselves (one market: the
+    whole input file).  Rows of a market with too short a history keep NaN there."""
     out = np.array(x, dtype=np.float64, copy=True)
     if out.ndim != 2 or out.shape[1] != len(FEATURES):
         raise ValueError("expected a feature_matrix")
-    out[:, _REL_AT] = market_ranks(out[:, _REL_BASE_AT], categories)
+    ref = reference if reference is not None else market_reference(out, categories)
+    out[:, _REL_AT] = ref.ranks(out[:, _REL_BASE_AT], categories)
     return out
 
 
@@ -456,6 +470,8 @@ class ScreenModel:
         ]
         #: The model reads bidder-network features: call it with them (see ``feature_matrix``).
         self.needs_network = any(f in NETWORK_FEATURES for f in doc["features"])
+        #: The model reads market ranks: fill them with ``with_market_ranks`` over the region.
+        self.needs_ranks = any(f in RELATIVE_FEATURES for f in doc["features"])
 
     def _prepare(self, x: FloatArray) -> FloatArray:
         # Compare inputs at the precision the fitted estimator used, so the export agrees exactly.
