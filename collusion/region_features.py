@@ -10,6 +10,7 @@ docs/collusion-model.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,7 +84,9 @@ def tender_row(
 ) -> FloatArray:
     """One tender's feature row against a (possibly older) region reference: its own estimate screens
     are computed from its bids, so a tender added after the reference was built is scored right."""
-    x = feature_matrix([s], estimates=[estimate_screens(prices, estimate, winner)])
+    # As ``estimate_columns``: an estimate that is not finite and positive counts as unknown.
+    known = estimate if estimate is not None and math.isfinite(estimate) and estimate > 0 else None
+    x = feature_matrix([s], estimates=[estimate_screens(prices, known, winner)])
     if inputs is None or inputs.reference is None:
         return x
     return with_market_ranks(x, [category], inputs.reference)

@@ -15,7 +15,7 @@ import pytest
 
 from collusion.detector import Detector
 from collusion.estimate_screens import ESTIMATE_MEANINGS, estimate_columns, estimate_screens
-from collusion.records import BidRecord
+from collusion.records import BidRecord, TenderRecord
 from collusion.screen_model import FEATURE_NAMES, ScreenModel, columns, feature_matrix, with_market_ranks
 from collusion.screen_training import _classifier, export
 from collusion.screens import screens
@@ -120,3 +120,16 @@ def test_a_short_history_still_scores() -> None:
         res = det.check_new(f"T{t}", bids)
         assert res.screen_risk is not None
         assert 0 <= res.screen_risk <= 1
+
+
+@pytest.mark.parametrize("estimate", [0.0, -1.0, math.nan, math.inf])
+def test_a_bad_estimate_on_record_counts_as_unknown(estimate: float) -> None:
+    # Batch (estimate_columns) and incremental (estimate_screens) agree: no crash, same as no estimate.
+    day = dt.date(2025, 3, 1)
+    bids = [BidRecord("B1", f"X{i}", 1_000_000.0 + 9_000 * i, day, i == 0) for i in range(4)]
+    with_bad = Detector(model=model()).check_new(TenderRecord("B1", day, estimate=estimate), bids)
+    without = Detector(model=model()).check_new(TenderRecord("B1", day), bids)
+    assert with_bad.screen_risk == without.screen_risk
+    det = Detector(model=model())
+    det.add_tender(TenderRecord("B1", day, estimate=estimate), bids)
+    assert det.batch()[0].screen_risk == without.screen_risk
