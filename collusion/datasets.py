@@ -27,6 +27,18 @@ MARKET_FILES: dict[str, str] = {
 }
 
 
+#: Pre-tender estimate column, and the factor that puts it in the unit of ``Bid_value``: the Italian
+#: file stores each bid as PTE x (100 - discount %), i.e. in hundredths of the estimate's unit (checked:
+#: Bid_value / (100 PTE) = 1 - "Difference Bid/PTE" / 100 on every row).
+ESTIMATE_COLUMN = "Pre-Tender Estimate (PTE)"
+ESTIMATE_SCALE: dict[str, float] = {"Brazil": 1.0, "Italy": 100.0}
+#: Column naming the tender's category, where the file has one (ranks are taken within a category
+#: that is large enough; see collusion.relative).
+CATEGORY_COLUMN: dict[str, str] = {"Brazil": "Brazilian State", "Switzerland GR/See-Gaster": "Contract_type"}
+#: Award rule: the Italian tenders are average-bid auctions, the others lowest-price.
+PRICE_METHOD: dict[str, str] = {"Italy": "average"}
+
+
 class DataMissingError(FileNotFoundError):
     """The labelled data folder or one of its files is absent."""
 
@@ -42,6 +54,12 @@ class Tender:
     #: Firm id of each bid, in bid order; empty strings where the file has no ``Competitors`` column.
     #: Never a feature itself: only ``market_features`` reads it, without labels.
     bidders: tuple[str, ...] = ()
+    #: Pre-tender estimate in the unit of the prices; None where the file has none.
+    estimate: float | None = None
+    #: Category within the market ("" where the file has none); used only to rank within a category.
+    category: str = ""
+    #: "lowest" or "average" (average-bid auction); recorded, not a feature.
+    price_method: str = "lowest"
 
 
 def default_data_dir() -> Path:
@@ -82,12 +100,20 @@ def load_market(market: str, data_dir: Path | None = None) -> list[Tender]:
     """Tenders of one market in file order, bids in file order."""
     path = _path(market, data_dir or default_data_dir())
     bids: dict[str, list[tuple[float, bool, bool, str]]] = {}
+    estimate: dict[str, float | None] = {}
+    category: dict[str, str] = {}
+    scale = ESTIMATE_SCALE.get(market)
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             won = float(row["Winner"] or 0) == 1.0
             label = float(row["Collusive_competitor"]) == 1.0
             firm = (row.get("Competitors") or "").strip()
             bids.setdefault(row["Tender"], []).append((float(row["Bid_value"]), won, label, firm))
+            pte = (row.get(ESTIMATE_COLUMN) or "").strip() if scale is not None else ""
+            estimate.setdefault(
+                row["Tender"], float(pte) * scale if pte and float(pte) > 0 and scale else None
+            )
+            category.setdefault(row["Tender"], (row.get(CATEGORY_COLUMN.get(market, "")) or "").strip())
     tenders = []
     for tid, rows in bids.items():
         labels = {r[2] for r in rows}
@@ -97,7 +123,17 @@ def load_market(market: str, data_dir: Path | None = None) -> list[Tender]:
         # Several winners (split lots in the Swiss data) or none: let the screens assume the lowest.
         winner = winners[0] if len(winners) == 1 else None
         tenders.append(
-            Tender(market, tid, tuple(r[0] for r in rows), winner, labels.pop(), tuple(r[3] for r in rows))
+            Tender(
+                market,
+                tid,
+                tuple(r[0] for r in rows),
+                winner,
+                labels.pop(),
+                tuple(r[3] for r in rows),
+                estimate[tid],
+                category[tid],
+                PRICE_METHOD.get(market, "lowest"),
+            )
         )
     return tenders
 

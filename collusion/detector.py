@@ -34,8 +34,9 @@ from collusion.evidence import SPECS, Evidence, EvidenceKind, score_edge
 from collusion.graph import GraphIndex, GraphParams
 from collusion.groups import SuspectGroup, graph_from_evidence, suspect_groups
 from collusion.records import BidRecord, CompanyRecord, TenderRecord
+from collusion.region_features import RegionInputs, region_inputs, tender_row
 from collusion.screen_explain import score_and_explain
-from collusion.screen_model import SCREEN_NAMES_ZH, Contribution, ScreenModel, feature_matrix, load_model
+from collusion.screen_model import SCREEN_NAMES_ZH, Contribution, ScreenModel, load_model
 from collusion.screens import TenderScreens, screens
 from collusion.screens_batch import tender_screens
 
@@ -174,6 +175,10 @@ class _TenderBids:
     bidders: tuple[str, ...]
 
 
+#: Share by which the region's history must grow before ``check`` rebuilds its rank reference.
+REFERENCE_GROWTH = 0.01
+
+
 class Detector:
     """A region's history (GraphIndex, which also holds every bid's price), scored with the screen model."""
 
@@ -189,6 +194,10 @@ class Detector:
         self.params = params or DetectorParams()
         self.model = model or load_model()
         self.index = index if index is not None else GraphIndex(companies, graph_params)
+        # The region's estimate screens and rank reference for ``check``, rebuilt when the history
+        # has grown by REFERENCE_GROWTH since (a rank against a slightly older history barely moves).
+        self._inputs: RegionInputs | None = None
+        self._inputs_size = 0
 
     @classmethod
     def from_records(
@@ -255,9 +264,24 @@ class Detector:
         ev = self.index.check_tender(tender_id)
         tb = self._tender_bids(t)
         s = self._screens(tb)
-        r = self.model.risk(s) if s is not None else None
-        contribs = self.model.contributions(s) if s is not None and self._screen_part(r) > 0 else []
+        r, contribs = None, []
+        if s is not None:
+            rec = self.index.tenders.get(t)
+            est, cat = (rec.estimate, rec.category) if rec is not None else (None, "")
+            x = tender_row(self._region_inputs(), s, tb.prices, tb.winner, est, cat)
+            r = self.model.risk(s, x=x)
+            contribs = self.model.contributions(s, x=x) if self._screen_part(r) > 0 else []
         return self._result(tender_id, tb.bidders, ev, s, r, contribs)
+
+    def _region_inputs(self) -> RegionInputs | None:
+        if not self.model.needs_ranks:
+            return None
+        n = len(self.index.tids)
+        if self._inputs is None or n > self._inputs_size * (1 + REFERENCE_GROWTH):
+            tender, _, price, win = self.index.columns()
+            table = tender_screens(tender, price, win, n, self.params.min_screen_bids)
+            self._inputs, self._inputs_size = region_inputs(self.model, self.index, table), n
+        return self._inputs
 
     def check_new(self, tender: TenderRecord | str, bids: Sequence[BidRecord]) -> TenderRisk:
         self.add_tender(tender, bids)
@@ -285,6 +309,9 @@ class Detector:
         per_tender = self._evidence_by_tender(idx.evidence(), set(wanted))
         tender, bidder, price, win = idx.columns()
         table = tender_screens(tender, price, win, len(idx.tids), self.params.min_screen_bids)
+        inputs = region_inputs(self.model, idx, table)
+        if inputs.reference is not None:
+            self._inputs, self._inputs_size = inputs, len(idx.tids)
         bidders = self._bidders_by_tender(tender, bidder)
         names = idx.tids.names
         out: list[TenderRisk] = []
@@ -292,7 +319,7 @@ class Detector:
         for lo in range(0, len(wanted), chunk):
             ids = wanted[lo : lo + chunk]
             scr = table.at(ids)
-            risks, contribs = self._score_chunk(scr)
+            risks, contribs = self._score_chunk(scr, ids, inputs)
             for t, s, r, c in zip(ids, scr, risks, contribs, strict=True):
                 out.append(self._result(names[t], bidders[t], per_tender.get(t, []), s, r, c))
             if progress is not None:
@@ -308,7 +335,7 @@ class Detector:
         return [tuple(dict.fromkeys(b[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
 
     def _score_chunk(
-        self, items: Sequence[TenderScreens | None]
+        self, items: Sequence[TenderScreens | None], ids: Sequence[int], inputs: RegionInputs
     ) -> tuple[list[float | None], list[list[Contribution]]]:
         """Risk of each tender with screens, and the screens that raised it where it counts."""
         risks: list[float | None] = [None] * len(items)
@@ -317,7 +344,7 @@ class Detector:
         present = [s for s in items if s is not None]
         if not present:
             return risks, contribs
-        x = feature_matrix(present)
+        x = inputs.rows([ids[i] for i in at], present)
         k = self.params.screen_reasons
         scores, found = score_and_explain(self.model, present, x, k, lambda r: self._screen_part(r) > 0)
         for i, r, c in zip(at, scores, found, strict=True):

@@ -29,8 +29,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from collusion import datasets
+from collusion.estimate_screens import estimate_screens
 from collusion.market_features import network_features
-from collusion.screen_model import SEED, SHIPPED_VARIANT, ScreenModel, feature_matrix, variant
+from collusion.screen_model import (
+    FEATURE_NAMES,
+    SEED,
+    SHIPPED_VARIANT,
+    ScreenModel,
+    feature_matrix,
+    variant,
+    with_market_ranks,
+)
 from collusion.screen_training import export, fit_selected, fits_per_selection, library_versions
 from collusion.screens import screens
 
@@ -66,7 +75,10 @@ class Metrics:
 def market_arrays(tenders: Sequence[datasets.Tender]) -> MarketArrays:
     """Feature rows of one market; the network columns come from the market's own history."""
     net = network_features([t.bidders for t in tenders], [t.winner_index for t in tenders])
-    x = feature_matrix([screens(t.prices, t.winner_index) for t in tenders], net)
+    est = [estimate_screens(t.prices, t.estimate, t.winner_index) for t in tenders]
+    x = feature_matrix([screens(t.prices, t.winner_index) for t in tenders], net, est)
+    # Ranks within the market, from its screens only (no labels): identical in every protocol.
+    x = with_market_ranks(x, [t.category for t in tenders])
     y = np.array([int(t.collusive) for t in tenders], dtype=np.int64)
     return MarketArrays(x, y, tuple(t.tender_id for t in tenders))
 
@@ -208,5 +220,74 @@ def markdown_table(ev: Evaluation) -> str:
         f"| {mean([w.roc_auc for w in w_all])} | {mean([w.pr_auc for w in w_all])} "
         f"| {mean([w.balanced_accuracy for w in w_all])} | {mean([x.roc_auc for x in l_all])} "
         f"| {mean([x.pr_auc for x in l_all])} | {mean([x.balanced_accuracy for x in l_all])} |"
+    )
+    return head + "\n".join(rows) + "\n"
+
+
+#: Single screens with their direction fixed in advance (no fitting, so their within-market and
+#: leave-one-market-out scores are the same number): lower CV = more suspicious (the textbook screen),
+#: a higher winning bid over the estimate = more suspicious (only where the market has an estimate).
+FIXED_SCREENS: dict[str, tuple[str, int]] = {
+    "-CV": ("log_cv", -1),
+    "winner/estimate": ("winner_to_estimate", 1),
+}
+
+
+def fixed_screen_auc(arrays: MarketArrays, feature: str, sign: int) -> float | None:
+    """ROC-AUC of one signed feature on the market's tenders where it is defined (None: nowhere)."""
+    from sklearn.metrics import roc_auc_score
+
+    col = arrays.x[:, FEATURE_NAMES.index(feature)]
+    ok = ~np.isnan(col)
+    if ok.sum() < 2 or len(np.unique(arrays.y[ok])) < 2:
+        return None
+    return float(roc_auc_score(arrays.y[ok], sign * col[ok]))
+
+
+def lomo_only(
+    data: Mapping[str, MarketArrays], seed: int = SEED, tick: Tick | None = None, name: str = SHIPPED_VARIANT
+) -> dict[str, Metrics]:
+    """Leave-one-market-out for every market (the only criterion variants are chosen by)."""
+    return {m: leave_one_market_out(data, m, seed, tick, name) for m in data}
+
+
+def comparison_table(
+    data: Mapping[str, MarketArrays], lomo: Mapping[str, Metrics], within: Mapping[str, Metrics] | None = None
+) -> str:
+    """Per-market ROC-AUC of the model (within-market when given, and left out) beside the fixed screens."""
+    fixed = {
+        k: {m: fixed_screen_auc(a, f, sg) for m, a in data.items()} for k, (f, sg) in FIXED_SCREENS.items()
+    }
+    head = (
+        "| market | model within | model LOMO | " + " | ".join(f"{k} (within = LOMO)" for k in fixed) + " |\n"
+    )
+    head += "|---|---:|---:|" + "---:|" * len(fixed) + "\n"
+
+    def cell(v: float | None) -> str:
+        return "-" if v is None else _f(v)
+
+    def avg(vals: Sequence[float | None]) -> float | None:
+        got = [v for v in vals if v is not None]
+        return float(np.mean(got)) if got else None
+
+    rows = []
+    for m in data:
+        w = within[m].roc_auc if within else None
+        rows.append(
+            f"| {m} | {cell(w)} | {_f(lomo[m].roc_auc)} | "
+            + " | ".join(cell(fixed[k][m]) for k in fixed)
+            + " |"
+        )
+    w_mean = avg([within[m].roc_auc for m in data]) if within else None
+    rows.append(
+        f"| **mean** | {cell(w_mean)} | {_f(float(np.mean([lomo[m].roc_auc for m in data])))} | "
+        + " | ".join(cell(avg(list(fixed[k].values()))) for k in fixed)
+        + " |"
+    )
+    rows.append(
+        f"| **worst** | {cell(min(within[m].roc_auc for m in data) if within else None)} "
+        f"| {_f(min(lomo[m].roc_auc for m in data))} | "
+        + " | ".join(cell(min((v for v in fixed[k].values() if v is not None), default=None)) for k in fixed)
+        + " |"
     )
     return head + "\n".join(rows) + "\n"

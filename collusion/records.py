@@ -85,6 +85,7 @@ class TenderRecord:
     regime: Regime = Regime.BIDDING_LAW
     doc_text: str = ""  # the tender document: its text is boilerplate in every bid that quotes it
     label: str = ""  # how explanations name the tender (its reference number); default: the id
+    category: str = ""  # works / goods / services or a finer class: screens are ranked within it when large
 
 
 class Interner:

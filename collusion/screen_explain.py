@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from collusion.market_features import NETWORK_FEATURES
-from collusion.screen_model import FEATURES, SCREEN_FEATURES, Contribution, ScreenModel, feature_matrix
+from collusion.screen_model import FEATURES, VALUE_COLUMNS, Contribution, ScreenModel, feature_matrix
 from collusion.screens import TenderScreens
 
 _SOURCES = [src for _, src in FEATURES]
-_NET_AT = {name: len(SCREEN_FEATURES) + i for i, name in enumerate(NETWORK_FEATURES)}
+_NET_AT = VALUE_COLUMNS  # sources whose raw value is read from the feature row, not the screens
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +179,11 @@ def raising_many(
 ) -> list[list[Contribution]]:
     """``raising_fast``, or the model's own method if a spot check disagrees."""
     out = raising_fast(model, items, x, k)
-    if out and out[0] != [c for c in model.contributions(items[0]) if c.log_odds > 0][:k]:
-        return [[c for c in model.contributions(s) if c.log_odds > 0][:k] for s in items]
+    if out and out[0] != [c for c in model.contributions(items[0], x=x[0]) if c.log_odds > 0][:k]:
+        return [
+            [c for c in model.contributions(s, x=r) if c.log_odds > 0][:k]
+            for s, r in zip(items, x, strict=True)
+        ]
     return out
 
 
@@ -211,8 +213,12 @@ def score_and_explain(
     else:
         rows = [i for i, r in enumerate(risk.tolist()) if explain(r)]
         found = _top_raising([items[i] for i in rows], acc[rows], xp[rows], k)
-        if found and found[0] != [c for c in model.contributions(items[rows[0]]) if c.log_odds > 0][:k]:
-            found = [[c for c in model.contributions(items[i]) if c.log_odds > 0][:k] for i in rows]
+        if (
+            found
+            and found[0]
+            != [c for c in model.contributions(items[rows[0]], x=x[rows[0]]) if c.log_odds > 0][:k]
+        ):
+            found = [[c for c in model.contributions(items[i], x=x[i]) if c.log_odds > 0][:k] for i in rows]
     contribs: list[list[Contribution]] = [[] for _ in items]
     for i, c in zip(rows, found, strict=True):
         contribs[i] = c

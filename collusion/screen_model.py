@@ -26,15 +26,18 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from collusion.estimate_screens import ESTIMATE_MEANINGS, ESTIMATE_NAMES_ZH, EstimateScreens
 from collusion.market_features import NETWORK_FEATURES, NETWORK_MEANINGS, NETWORK_NAMES_ZH
+from collusion.relative import MarketReference
 from collusion.screens import SCREEN_MEANINGS, TenderScreens
 
 FORMAT = "tenderhall-screen-model"
 #: 1: GradientBoostingClassifier trees read float32 inputs; 2: adds ``input_dtype`` (HistGradientBoosting
 #: reads float64) and the rank screens; 3: adds the bidder-network features, which may be missing (NaN),
-#: and each tree's ``missing_left``.  Older files still load.
-FORMAT_VERSION = 3
-SUPPORTED_VERSIONS = (1, 2, 3)
+#: and each tree's ``missing_left``; 4: adds the estimate screens and the market-relative ranks (both may
+#: be missing).  Older files still load.
+FORMAT_VERSION = 4
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
 SEED = 20240611
 
 #: Model inputs: (feature name, screen it comes from).  Dispersion screens are log-transformed so the
@@ -70,9 +73,11 @@ FEATURES: tuple[tuple[str, str], ...] = (
     # Bidder-network features (collusion.market_features): need the region's history and bidder ids;
     # NaN when absent.  Appended last so older model files keep their column indices.
     *((f, f) for f in NETWORK_FEATURES),
+    # Estimate screens (collusion.estimate_screens): NaN without an estimate.  Raw ratios: the trees
+    # bin on quantiles, so a log would change nothing.  ``estimate`` (the size) is read only as a rank.
+    *((f, f) for f in ESTIMATE_MEANINGS),
 )
-FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _ in FEATURES)
-FEATURE_SOURCES: dict[str, str] = dict(FEATURES)
+_BASE_SOURCES: dict[str, str] = dict(FEATURES)
 
 #: Direction fixed by theory (+1: higher is more collusive, -1: lower is).  Cover bids are placed close
 #: together (low dispersion of all bids and of the losing bids, also after scaling by sqrt(n)), above
@@ -95,8 +100,39 @@ THEORY_SIGNS: dict[str, int] = {
     "log_gap_ratio": 1,
     "log_cv_sqrt_n": -1,
 }
-THEORY_FEATURES: tuple[str, ...] = tuple(f for f in FEATURE_NAMES if f in THEORY_SIGNS)
-SCREEN_FEATURES: tuple[str, ...] = tuple(f for f in FEATURE_NAMES if f not in NETWORK_FEATURES)
+THEORY_FEATURES: tuple[str, ...] = tuple(f for f, _ in FEATURES if f in THEORY_SIGNS)
+SCREEN_FEATURES: tuple[str, ...] = tuple(
+    f for f, _ in FEATURES[: len(FEATURES) - len(NETWORK_FEATURES) - len(ESTIMATE_MEANINGS)]
+)
+
+#: Directions fixed in advance for the estimate screens: a cartel raises the price it is paid (winning
+#: and mean bid high against the estimate), its cover bids crowd just under the ceiling and spread
+#: little around it.  Whether bids above the estimate are allowed depends on the rules, so that one
+#: and the tender's size are free.
+ESTIMATE_SIGNS: dict[str, int] = {
+    "winner_to_estimate": 1,
+    "mean_to_estimate": 1,
+    "estimate_ratio_sd": -1,
+    "near_ceiling_share": 1,
+}
+ESTIMATE_FEATURES: tuple[str, ...] = tuple(ESTIMATE_SIGNS)
+
+#: Market-relative ranks (collusion.relative): ``rel_<feature>`` is the percentile of the feature among
+#: its market's tenders; same direction as the feature.  Appended last so older files keep their columns.
+RELATIVE_BASES: tuple[str, ...] = (*THEORY_FEATURES, *ESTIMATE_FEATURES, "estimate")
+RELATIVE_FEATURES: tuple[str, ...] = tuple(f"rel_{f}" for f in RELATIVE_BASES)
+FEATURES = (*FEATURES, *((f"rel_{f}", _BASE_SOURCES[f]) for f in RELATIVE_BASES))
+FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _ in FEATURES)
+FEATURE_SOURCES: dict[str, str] = dict(FEATURES)
+#: Columns the raw value of a non-``TenderScreens`` source is read from (network, estimate screens).
+VALUE_COLUMNS: dict[str, int] = {
+    f: i for i, f in enumerate(FEATURE_NAMES) if f in NETWORK_FEATURES or f in ESTIMATE_MEANINGS
+}
+_ALL_SIGNS: dict[str, int] = {
+    **THEORY_SIGNS,
+    **ESTIMATE_SIGNS,
+    **{f"rel_{f}": sg for f, sg in {**THEORY_SIGNS, **ESTIMATE_SIGNS}.items()},
+}
 
 #: Directions tried for the network features in ``hgb-theory-net-mono`` (not shipped): a closed group
 #: of firms that meet often and exclusively and share the wins evenly (bid rotation) is a cartel
@@ -139,8 +175,9 @@ SCREEN_NAMES_ZH: dict[str, str] = {
     "mad_ratio": "报价平均绝对偏差与标准差之比",
     "winner_rank": "低于中标价的其他报价占比",
     **NETWORK_NAMES_ZH,
+    **ESTIMATE_NAMES_ZH,
 }
-FEATURE_MEANINGS: dict[str, str] = {**SCREEN_MEANINGS, **NETWORK_MEANINGS}
+FEATURE_MEANINGS: dict[str, str] = {**SCREEN_MEANINGS, **NETWORK_MEANINGS, **ESTIMATE_MEANINGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +235,38 @@ VARIANTS: dict[str, Variant] = {
         network_monotone=True,
     ),
 }
+_REL_THEORY = tuple(f"rel_{f}" for f in THEORY_FEATURES)
+_REL_EST = tuple(f"rel_{f}" for f in (*ESTIMATE_FEATURES, "estimate"))
+#: Round 3 (issue 12), declared with their selection rule in docs/collusion-model.md before the runs.
+VARIANTS.update(
+    {
+        "hgb-theory-est": Variant(
+            "hgb",
+            (*THEORY_FEATURES, *ESTIMATE_FEATURES),
+            True,
+            "lomo",
+            "14 theory + 4 estimate screens, monotone",
+        ),
+        "hgb-rel": Variant("hgb", _REL_THEORY, True, "lomo", "14 theory screens as market ranks, monotone"),
+        "hgb-theory-rel": Variant(
+            "hgb", (*THEORY_FEATURES, *_REL_THEORY), True, "lomo", "14 theory screens raw and as market ranks"
+        ),
+        "hgb-theory-est-rel": Variant(
+            "hgb",
+            (*THEORY_FEATURES, *ESTIMATE_FEATURES, *_REL_THEORY, *_REL_EST),
+            True,
+            "lomo",
+            "14 theory + 4 estimate screens, raw and as market ranks, + size rank",
+        ),
+        "hgb-rel-est": Variant(
+            "hgb",
+            (*_REL_THEORY, *_REL_EST),
+            True,
+            "lomo",
+            "theory and estimate screens as market ranks + size rank",
+        ),
+    }
+)
 SHIPPED_VARIANT = "hgb-theory-mono"
 
 #: Backwards-compatible names: feature list of each variant.
@@ -207,7 +276,7 @@ SHIPPED_FEATURE_SET = SHIPPED_VARIANT
 
 def _signs(v: Variant) -> dict[str, int]:
     """Monotone constraint of each feature of ``v`` (0 = free)."""
-    signs = {**THEORY_SIGNS, **(NETWORK_SIGNS if v.network_monotone else {})}
+    signs = {**_ALL_SIGNS, **(NETWORK_SIGNS if v.network_monotone else {})}
     return {f: signs.get(f, 0) if v.monotone else 0 for f in v.features}
 
 
@@ -260,9 +329,15 @@ def feature_vector(s: TenderScreens) -> list[float]:
     ]
 
 
-def feature_matrix(items: Sequence[TenderScreens], network: FloatArray | None = None) -> FloatArray:
+def feature_matrix(
+    items: Sequence[TenderScreens],
+    network: FloatArray | None = None,
+    estimates: Sequence[EstimateScreens | None] | None = None,
+) -> FloatArray:
     """Model input rows.  ``network``: one ``market_features.network_features`` row per item, or None
-    (no bidder ids or no history), in which case the network columns are NaN."""
+    (no bidder ids or no history), in which case the network columns are NaN.  ``estimates``: one
+    ``estimate_screens`` result per item (None: no estimate, NaN columns).  The market-relative columns
+    are NaN here; ``with_market_ranks`` fills them from the market's rows."""
     screens_part = np.array([feature_vector(s) for s in items], dtype=np.float64)
     screens_part = screens_part.reshape(-1, len(SCREEN_FEATURES))
     if network is None:
@@ -271,7 +346,44 @@ def feature_matrix(items: Sequence[TenderScreens], network: FloatArray | None = 
         net = np.asarray(network, dtype=np.float64).reshape(-1, len(NETWORK_FEATURES))
         if len(net) != len(items):
             raise ValueError("network features need one row per tender")
-    return np.hstack([screens_part, net])
+    est = np.full((len(items), len(ESTIMATE_MEANINGS)), np.nan)
+    if estimates is not None:
+        if len(estimates) != len(items):
+            raise ValueError("estimate screens need one entry per tender")
+        for i, e in enumerate(estimates):
+            if e is not None:
+                est[i] = [getattr(e, f) for f in ESTIMATE_MEANINGS]
+    rel = np.full((len(items), len(RELATIVE_FEATURES)), np.nan)
+    return np.hstack([screens_part, net, est, rel])
+
+
+_REL_AT = [FEATURE_NAMES.index(f) for f in RELATIVE_FEATURES]
+_REL_BASE_AT = [FEATURE_NAMES.index(f) for f in RELATIVE_BASES]
+
+
+def rank_inputs(x: FloatArray) -> FloatArray:
+    """The columns of a ``feature_matrix`` that are ranked within the market (``RELATIVE_BASES``)."""
+    return np.asarray(x, dtype=np.float64)[:, _REL_BASE_AT]
+
+
+def market_reference(x: FloatArray, categories: Sequence[str] | None = None) -> MarketReference:
+    """The market's distribution of every ranked feature, from its ``feature_matrix`` rows."""
+    return MarketReference.of(np.asarray(x, dtype=np.float64)[:, _REL_BASE_AT], categories)
+
+
+def with_market_ranks(
+    x: FloatArray, categories: Sequence[str] | None = None, reference: MarketReference | None = None
+) -> FloatArray:
+    """``x`` with its market-relative columns filled: each ranked feature's percentile among the
+    market's tenders (``collusion.relative``; within a category where it is large enough).  The market
+    is ``reference`` (e.g. the region's history), or else the rows of ``x`` themselves (one market: the
+    whole input file).  Rows of a market with too short a history keep NaN there."""
+    out = np.array(x, dtype=np.float64, copy=True)
+    if out.ndim != 2 or out.shape[1] != len(FEATURES):
+        raise ValueError("expected a feature_matrix")
+    ref = reference if reference is not None else market_reference(out, categories)
+    out[:, _REL_AT] = ref.ranks(out[:, _REL_BASE_AT], categories)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +470,8 @@ class ScreenModel:
         ]
         #: The model reads bidder-network features: call it with them (see ``feature_matrix``).
         self.needs_network = any(f in NETWORK_FEATURES for f in doc["features"])
+        #: The model reads market ranks: fill them with ``with_market_ranks`` over the region.
+        self.needs_ranks = any(f in RELATIVE_FEATURES for f in doc["features"])
 
     def _prepare(self, x: FloatArray) -> FloatArray:
         # Compare inputs at the precision the fitted estimator used, so the export agrees exactly.
@@ -379,22 +493,31 @@ class ScreenModel:
         """Risk for each row of a feature matrix (see ``feature_matrix``)."""
         return np.asarray(1.0 / (1.0 + np.exp(-self.decision_function(x))), dtype=np.float64)
 
-    def risk(self, screens: TenderScreens, network: FloatArray | None = None) -> float:
-        """Risk of one tender; ``network`` is its ``network_features`` row (None: unknown)."""
+    def _row(self, screens: TenderScreens, network: FloatArray | None, x: FloatArray | None) -> FloatArray:
+        if x is not None:  # the caller's full feature row (estimate screens, market ranks filled)
+            return np.asarray(x, dtype=np.float64).reshape(1, -1)
         row = None if network is None else np.asarray(network, dtype=np.float64).reshape(1, -1)
-        return float(self.predict_proba(feature_matrix([screens], row))[0])
+        return feature_matrix([screens], row)
 
-    def contributions(self, screens: TenderScreens, network: FloatArray | None = None) -> list[Contribution]:
+    def risk(
+        self, screens: TenderScreens, network: FloatArray | None = None, x: FloatArray | None = None
+    ) -> float:
+        """Risk of one tender; ``network`` is its ``network_features`` row (None: unknown); ``x`` its
+        whole ``feature_matrix`` row instead, when the caller has estimate screens or market ranks."""
+        return float(self.predict_proba(self._row(screens, network, x))[0])
+
+    def contributions(
+        self, screens: TenderScreens, network: FloatArray | None = None, x: FloatArray | None = None
+    ) -> list[Contribution]:
         """Per-screen log-odds contributions along each tree's decision path, largest first.
 
         Features derived from the same screen (``log_cv`` and ``log_cv_sqrt_n``) are summed; a network
         feature is its own source, reported with its value.
         """
-        row = None if network is None else np.asarray(network, dtype=np.float64).reshape(1, -1)
-        x = self._prepare(feature_matrix([screens], row))[0].tolist()
+        xs = self._prepare(self._row(screens, network, x))[0].tolist()
         acc = [0.0] * len(FEATURES)
         for t in self.trees:
-            path = t.path(x)
+            path = t.path(xs)
             for parent, child in itertools.pairwise(path):
                 acc[int(t.feature[parent])] += self.rate * float(t.value[child] - t.value[parent])
         per_screen: dict[str, float] = {}
@@ -402,7 +525,7 @@ class ScreenModel:
             if c != 0:
                 per_screen[src] = per_screen.get(src, 0.0) + c
         raw: dict[str, float] = {k: float(v) for k, v in screens.as_dict().items()}
-        raw.update(zip(NETWORK_FEATURES, x[len(SCREEN_FEATURES) :], strict=True))
+        raw.update({src: xs[i] for src, i in VALUE_COLUMNS.items()})
         out = [Contribution(src, raw[src], c) for src, c in per_screen.items() if c != 0]
         return sorted(out, key=lambda c: -abs(c.log_odds))
 

@@ -246,6 +246,19 @@ def fits_per_selection(name: str = SHIPPED_VARIANT, markets: int = 4) -> int:
     return folds * len(MAX_DEPTHS) + 1
 
 
+def _fold_inputs(x_train: FloatArray, x_test: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """An inner fold's inputs; a column missing from every training row of the fold (estimate screens
+    when the fold's markets have no estimate) becomes a constant 0, which no tree can split on, so the
+    fold's fit is the fit without that column (HistGradientBoosting cannot bin an all-NaN column)."""
+    empty = np.isnan(x_train).all(axis=0)
+    if not empty.any():
+        return x_train, x_test
+    x_train, x_test = x_train.copy(), x_test.copy()
+    x_train[:, empty] = 0.0
+    x_test[:, empty] = 0.0
+    return x_train, x_test
+
+
 def fit_selected(
     x: FloatArray,
     y: NDArray[np.int64],
@@ -269,10 +282,11 @@ def fit_selected(
     folds = _inner_folds(y, groups, name, seed)
     scores: dict[tuple[int, int], list[float]] = {(d, n): [] for d in MAX_DEPTHS for n in N_ESTIMATORS}
     for train, test in folds:
+        x_train, x_test = _fold_inputs(xs[train], xs[test])
         for depth in MAX_DEPTHS:
             clf = _classifier(depth, max(N_ESTIMATORS), seed, name, used)
-            clf.fit(xs[train], y[train], sample_weight=w[train])
-            for i, raw in enumerate(clf.staged_decision_function(xs[test]), start=1):
+            clf.fit(x_train, y[train], sample_weight=w[train])
+            for i, raw in enumerate(clf.staged_decision_function(x_test), start=1):
                 if i in N_ESTIMATORS:
                     scores[depth, i].append(_mean_market_auc(y[test], np.ravel(raw), groups[test]))
             if tick is not None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from collusion import datasets, model_eval
 from collusion.cli import collusion
 from collusion.model_eval import Evaluation, Metrics
-from collusion.screen_model import shipped_model_path
+from collusion.screen_model import feature_matrix, shipped_model_path
 from collusion.screen_training import library_versions
+from collusion.screens import screens
 
 
 def test_help_lists_commands() -> None:
@@ -33,7 +35,13 @@ def test_missing_data_is_one_readable_line(tmp_path: Path, command: str) -> None
 def test_benchmark_prints_table_with_floors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     m = Metrics(10, 0.5, 0.9, 0.8, 0.85)
     monkeypatch.setattr(datasets, "data_available", lambda d=None: True)
-    monkeypatch.setattr(model_eval, "load_arrays", lambda d=None: {"Brazil": None})
+    # Two tenders: the tight one (CV low) collusive, so -CV ranks them perfectly; no estimate.
+    arrays = model_eval.MarketArrays(
+        feature_matrix([screens([100, 101, 102]), screens([100, 150, 190])]),
+        np.array([1, 0], dtype=np.int64),
+        ("a", "b"),
+    )
+    monkeypatch.setattr(model_eval, "load_arrays", lambda d=None: {"Brazil": arrays})
     monkeypatch.setattr(
         model_eval,
         "evaluate",
@@ -42,6 +50,8 @@ def test_benchmark_prints_table_with_floors(monkeypatch: pytest.MonkeyPatch, tmp
     result = CliRunner().invoke(collusion, ["benchmark", "--data", str(tmp_path), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "| Brazil | 10 | 0.500 | 0.880 | 0.900 | 0.800 | 0.850 |" in result.output
+    # Beside the model: the fixed screens, -CV (1.0 here) and winner/estimate (no estimate: "-").
+    assert "| Brazil | 0.900 | 0.900 | 1.000 | - |" in result.output
     bad = CliRunner().invoke(collusion, ["benchmark", "--data", str(tmp_path), "--variant", "nope"])
     assert bad.exit_code != 0
 

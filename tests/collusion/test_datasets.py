@@ -52,3 +52,38 @@ def test_real_files_have_firm_ids_where_the_readme_says() -> None:
     for market, tenders in data.items():
         with_ids = sum(all(tb.bidders) for tb in tenders)
         assert with_ids == (0 if market == "Switzerland GR/See-Gaster" else len(tenders)), market
+
+
+def test_estimate_category_and_price_method(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "Brazil",
+        "Tender,Competitors,Bid_value,Winner,Collusive_competitor,Pre-Tender Estimate (PTE),Brazilian State\n"
+        "1,f7,100.5,1.0,0,110,8\n1,f9,120,0.0,0,110,8\n2,f7,80,1.0,1,,3\n",
+    )
+    t1, t2 = datasets.load_market("Brazil", tmp_path)
+    assert (t1.estimate, t1.category, t1.price_method) == (110.0, "8", "lowest")
+    assert (t2.estimate, t2.category) == (None, "3")  # an empty estimate is unknown, not zero
+    # Italy stores each bid as PTE x (100 - discount %): the estimate is put in the bids' unit.
+    _write(
+        tmp_path,
+        "Italy",
+        "Tender,Bid_value,Winner,Collusive_competitor,Pre-Tender Estimate (PTE)\n"
+        "1,9000,1,1,100\n1,9500,0,1,100\n",
+    )
+    (it,) = datasets.load_market("Italy", tmp_path)
+    assert (it.estimate, it.price_method, it.category) == (10000.0, "average", "")
+
+
+@pytest.mark.skipif(
+    not datasets.data_available(),
+    reason=f"labelled collusion data absent from {datasets.default_data_dir()} (set ${datasets.ENV_VAR})",
+)
+def test_real_estimates_are_in_the_unit_of_the_bids() -> None:
+    data = datasets.load_all()
+    for market in ("USA", "Switzerland GR/See-Gaster"):
+        assert all(t.estimate is None for t in data[market])
+    # Italian discounts lie in [0, 100 %): every bid at or under the estimate.
+    assert all(t.estimate is not None and max(t.prices) <= t.estimate * (1 + 1e-9) for t in data["Italy"])
+    ratios = sorted(p / t.estimate for t in data["Brazil"] if t.estimate for p in t.prices)
+    assert 0.9 < ratios[len(ratios) // 2] < 1.3  # bids around the estimate, not in another unit

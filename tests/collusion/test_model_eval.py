@@ -11,6 +11,7 @@ from collusion.model_eval import Evaluation, MarketArrays, Metrics
 from collusion.screen_model import (
     FEATURE_NAMES,
     SCREEN_FEATURES,
+    THEORY_FEATURES,
     feature_matrix,
 )
 from collusion.screen_training import fit_selected, fits_per_selection
@@ -120,8 +121,17 @@ def test_loaded_markets_match_the_data_readme() -> None:
         assert len(set(a.tender_ids)) == len(a.tender_ids)
         # Network features exist exactly where the file has firm ids (data README).
         has_ids = m != "Switzerland GR/See-Gaster"
-        assert np.isfinite(a.x[:, k:]).any(axis=0).all() == has_ids, m
-        assert np.isnan(a.x[:, k:]).all() != has_ids, m
+        net = a.x[:, k : k + len(NETWORK_FEATURES)]
+        assert np.isfinite(net).any(axis=0).all() == has_ids, m
+        assert np.isnan(net).all() != has_ids, m
+        # Estimate screens and their ranks exist exactly where the file has an estimate; the theory
+        # screens' ranks everywhere (every market has far more than the minimum history).
+        has_estimate = m in ("Brazil", "Italy")
+        est = a.x[:, [FEATURE_NAMES.index(f) for f in ("winner_to_estimate", "rel_winner_to_estimate")]]
+        assert np.isfinite(est).all() == has_estimate, m
+        assert np.isnan(est).all() != has_estimate, m
+        ranks = a.x[:, [FEATURE_NAMES.index(f"rel_{f}") for f in THEORY_FEATURES]]
+        assert ((ranks >= 0) & (ranks <= 1)).all(), m
 
 
 def test_missing_data_is_a_clear_error(tmp_path: object) -> None:

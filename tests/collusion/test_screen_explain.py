@@ -48,7 +48,9 @@ def test_raising_many_equals_the_models_top_raising_screens() -> None:
 
 def test_falls_back_to_the_model_when_they_disagree() -> None:
     class Shifted(type(load_model())):  # type: ignore[misc]
-        def contributions(self, s: TenderScreens, network: object = None) -> list[Contribution]:
+        def contributions(
+            self, s: TenderScreens, network: object = None, x: object = None
+        ) -> list[Contribution]:
             return [Contribution("cv", s.cv, 1.0)]
 
     model = Shifted(load_model().doc)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from collusion import datasets
+from collusion.estimate_screens import estimate_screens
 from collusion.market_features import NETWORK_FEATURES
 from collusion.screen_model import (
     FEATURE_NAMES,
@@ -23,6 +24,7 @@ from collusion.screen_model import (
     columns,
     feature_matrix,
     load_model,
+    with_market_ranks,
 )
 from collusion.screen_training import _classifier, balanced_weights, export
 from collusion.screens import screens
@@ -45,7 +47,14 @@ def _synthetic(n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # NaN exactly as scikit-learn does.
     net = rng.normal(y[:, None], 1.0, (n, len(NETWORK_FEATURES)))
     net[rng.random(net.shape) < 0.25] = np.nan
-    return feature_matrix(items, net), y, np.zeros(n, dtype=np.int64)
+    # Estimate screens where a third of the tenders have an estimate; ranks over the whole sample.
+    est = [
+        estimate_screens(list(100 * (1 + rng.uniform(0, 0.05 if label else 0.3, 3))), 110)
+        if rng.random() < 1 / 3
+        else None
+        for label in y
+    ]
+    return with_market_ranks(feature_matrix(items, net, est)), y, np.zeros(n, dtype=np.int64)
 
 
 def _assert_export_matches(x: np.ndarray, y: np.ndarray, g: np.ndarray, name: str) -> None:
