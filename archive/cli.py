@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 PASSPHRASE_ENV = "TENDERHALL_SIGNER_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 
 
-@click.group(help="The signed tender archive (一标一档): verification and the signing certificate.")
+@click.group(help="The signed tender archive (一标一档): build, verify, the signing certificate.")
 def archive() -> None:
     pass
 
