@@ -5,10 +5,12 @@ public edition free of the personal data the full edition keeps."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -167,3 +169,57 @@ async def test_bad_requests_are_refused_with_a_clear_error(archived: Built) -> N
                 )
     finally:
         await services.engine.dispose()
+
+
+def pdfsig(pdf: Path) -> str:
+    return subprocess.run(
+        ["pdfsig", str(pdf)], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+
+
+def test_the_demo_awarded_tender_archive_is_built_signed_and_verified_by_everyone(
+    archived: Built, run_cli: Any, tmp_path: Path
+) -> None:
+    """Issue 9's whole chain: the job's builder renders the full edition with the OCDS record and
+    the ledger evidence attached, signs it, and `archive verify`, pdfsig and poppler's readers all
+    accept it; one changed byte fails the verifiers."""
+    from archive.build import EVIDENCE_FILE, OCDS_FILE
+    from archive.ports import BUILDER
+    from tenderhall.clock import SystemClock
+    from tenderhall.compose import build_services
+
+    async def build() -> bytes:
+        services = build_services(archived.settings, SystemClock())
+        try:
+            return await services.get(BUILDER).build(archived.awarded.id)
+        finally:
+            await services.engine.dispose()
+
+    signed = asyncio.run(build())
+    path = tmp_path / "archive.pdf"
+    path.write_bytes(signed)
+
+    def verify(target: Path) -> Any:
+        return run_cli(
+            archived.settings.database_url,
+            "archive",
+            "verify",
+            str(target),
+            data_dir=archived.settings.data_dir,
+            extra_env={"TENDERHALL_LANG": "en"},
+        )
+
+    result = verify(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Signature is Valid" in pdfsig(path)
+    listed = run("pdfdetach", "-list", path)
+    assert OCDS_FILE in listed
+    assert EVIDENCE_FILE in listed
+    assert all(row.split()[-5] == "yes" for row in run("pdffonts", path).splitlines()[2:])
+    assert squeeze(archived.awarded.title) in text_of(path)
+    tampered = bytearray(signed)
+    tampered[len(tampered) // 2] ^= 0x01
+    bad = tmp_path / "tampered.pdf"
+    bad.write_bytes(bytes(tampered))
+    assert verify(bad).returncode != 0
+    assert "Signature is Valid" not in pdfsig(bad)
