@@ -25,7 +25,7 @@ from tenderhall.tenders.models import Registration, Tender
 from tenderhall.web.deps import READ
 from tenderhall.web.pages import page_context
 from tenderhall.web.problems import request_locale
-from tenderhall.web.tender_search import PAGE_SIZE, PROCEDURES, STATES, read_search
+from tenderhall.web.tender_search import MAX_PAGE, PAGE_SIZE, PROCEDURES, STATES, read_search
 
 # What a redirect back to the tender's page says happened (PRG: a reload sends nothing twice).
 NOTICES = {
@@ -71,6 +71,7 @@ async def home(
             states=STATES,
             procedures=PROCEDURES,
             page_size=PAGE_SIZE,
+            max_page=MAX_PAGE,
             tender_path=tender_path,
         ),
     )
