@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -32,6 +33,8 @@ class Api:
         self, url: str, token: str | None = None, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         headers = {"User-Agent": TOOL}
+        if language := accept_language():
+            headers["Accept-Language"] = language  # the server's messages in the user's language
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = httpx.Client(base_url=url, headers=headers, timeout=120.0, transport=transport)
@@ -52,6 +55,45 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+
+def accept_language() -> str | None:
+    """The user's language from the POSIX locale variables, for the server's messages."""
+    import os
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value.startswith("en"):
+            return "en"
+        if value.startswith("zh"):
+            return "zh-CN"
+    return None
+
+
+def tender_id(api: Api, tender: str) -> str:
+    """The UUID of the tender named by ``tender`` (its UUID or reference number, e.g.
+    SH-2026-0009): what signed statements and key shares are bound to."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(tender))
+    except ValueError:
+        return str(api.call("GET", f"/api/v1/tenders/{quote(tender, safe='')}")["id"])
+
+
+def register_for(api: Api, tender: str) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Register the caller's company for a tender (报名): the tender, the registration, and
+    whether it already was registered (registering twice changes nothing)."""
+    notice = api.call("GET", f"/api/v1/tenders/{quote(tender, safe='')}")
+    try:
+        mine = api.call("GET", f"/api/v1/tenders/{notice['id']}/registrations")
+    except ApiError as exc:
+        if exc.status != 403:
+            raise
+        mine = []  # not registered yet: a bidder reads only its own registration
+    if mine:
+        return notice, mine[0], True
+    return notice, api.call("POST", f"/api/v1/tenders/{notice['id']}/registrations"), False
 
 
 def login(url: str, username: str, password: str, transport: httpx.BaseTransport | None = None) -> str:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bidding.client.keys import BidderKeys
 
 F = TypeVar("F", bound=Callable[..., Any])
+TENDER_HELP = "The tender's reference number (e.g. SH-2026-0009) or its UUID."
 
 
 class Context:
@@ -84,10 +85,21 @@ def _expected_failure(exc: Exception) -> str | None:
     from tenderhall.ledger.note import NoteError
 
     if isinstance(exc, ApiError):
-        return f"server refused: {exc.detail} ({exc.code})"
+        return f"server refused: {' '.join(str(exc.detail).split())} ({exc.code})"
     if isinstance(exc, EnvelopeError | FormError | ReceiptError | NoteError | KeyFileError | OSError):
         return str(exc)
     return None
+
+
+def _beijing(value: str | None) -> str:
+    """An API time in Beijing time, the zone named (every centre in China keeps it)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return "—"
+    local = datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{local:%Y-%m-%d %H:%M} Beijing time (UTC+8)"
 
 
 def _sidecar(path: Path) -> dict[str, Any]:
@@ -180,14 +192,35 @@ def keys_restore(ctx: Context, backup: Path, force: bool, passphrase: str) -> No
     click.echo(f"signing key:       {keys.signing_public}")
 
 
-@bid.command(help="Register the public halves of your keys on the company account.")
+@bid.command("register-keys", help="Register the public halves of your keys on the company account.")
 @pass_ctx
 @friendly
-def register(ctx: Context) -> None:
+def register_keys(ctx: Context) -> None:
     from bidding.client import api as ops
 
     out = ops.register_keys(ctx.api(), ctx.keys())
     click.echo(f"registered key {out['fingerprint'][:16]} for company {out['company_id']}")
+
+
+@bid.command(help="Register your company for a tender (报名), named by reference number or UUID.")
+@click.argument("tender", required=False)
+@pass_ctx
+@friendly
+def register(ctx: Context, tender: str | None) -> None:
+    from bidding.client import api as ops
+
+    if not tender:
+        raise click.ClickException(
+            "name the tender: `tenderhall bid register SH-2026-0009` "
+            "(your keys: `tenderhall bid register-keys`)"
+        )
+    notice, registration, already = ops.register_for(ctx.api(), tender)
+    when = registration["registered_at"]
+    if already:
+        click.echo(f"already registered for {notice['reference']} (since {when}); nothing changed")
+    else:
+        click.echo(f"registered for {notice['reference']} {notice['title']} at {when}")
+    click.echo(f"bid deadline: {_beijing(notice.get('deadline_at'))}")
 
 
 @bid.command("custodian-register", help="Register your opening key as a custodian key.")
@@ -219,7 +252,7 @@ def pack_cmd(form_path: Path, out: Path, documents: tuple[Path, ...]) -> None:
     help="Seal a bid package for a tender (to your key and the tender's custodians); the package is "
     "checked first as the opening will read it."
 )
-@click.option("--tender", required=True)
+@click.option("--tender", required=True, help=TENDER_HELP)
 @click.option("--package", "package_path", required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--bid-id", default=None, help="Defaults to a new random id; a resubmission needs a new one.")
@@ -232,7 +265,8 @@ def seal(ctx: Context, tender: str, package_path: Path, out: Path, bid_id: str |
     from bidding.package import FormError, check_package
 
     keys = ctx.keys()
-    sealing = ctx.api().call("GET", f"/api/v1/tenders/{tender}/sealing")
+    api = ctx.api()
+    sealing = api.call("GET", f"/api/v1/tenders/{ops.tender_id(api, tender)}/sealing")
     with package_path.open("rb") as handle:
         try:
             check_package(handle, sealing["tender"])
@@ -401,28 +435,34 @@ def record() -> None:
 
 
 @record.command("sign", help="Sign the published opening record.")
-@click.option("--tender", required=True)
+@click.option("--tender", required=True, help=TENDER_HELP)
 @pass_ctx
 @friendly
 def record_sign(ctx: Context, tender: str) -> None:
     from bidding.client import api as ops
 
-    ops.sign_record(ctx.api(), ctx.keys(), tender)
+    api = ctx.api()
+    ops.sign_record(api, ctx.keys(), ops.tender_id(api, tender))
     click.echo("opening record signed")
 
 
 @record.command("object", help="Raise an objection (异议) to the opening record.")
-@click.option("--tender", required=True)
+@click.option("--tender", required=True, help=TENDER_HELP)
 @click.option("--text", required=True)
 @pass_ctx
 @friendly
 def record_object(ctx: Context, tender: str, text: str) -> None:
-    ctx.api().call("POST", f"/api/v1/tenders/{tender}/hall/record/objections", json={"text": text})
+    from bidding.client import api as ops
+
+    api = ctx.api()
+    api.call(
+        "POST", f"/api/v1/tenders/{ops.tender_id(api, tender)}/hall/record/objections", json={"text": text}
+    )
     click.echo("objection raised; staff answer it in the hall")
 
 
 @bid.command("release-share", help="Custodians: release your share for each bid you are asked about.")
-@click.option("--tender", required=True)
+@click.option("--tender", required=True, help=TENDER_HELP)
 @pass_ctx
 @friendly
 def bid_release_share(ctx: Context, tender: str) -> None:
@@ -432,7 +472,8 @@ def bid_release_share(ctx: Context, tender: str) -> None:
 def _release(ctx: Context, tender: str) -> None:
     from bidding.client import api as ops
 
-    results = ops.release_shares(ctx.api(), tender, ctx.keys().opening)
+    api = ctx.api()
+    results = ops.release_shares(api, ops.tender_id(api, tender), ctx.keys().opening)
     if not results:
         click.echo("no share requests for you in this tender")
     for r in results:
@@ -441,7 +482,7 @@ def _release(ctx: Context, tender: str) -> None:
 
 
 @click.command("release-share", help="Custodians: release your key share (same as `bid release-share`).")
-@click.option("--tender", required=True)
+@click.option("--tender", required=True, help=TENDER_HELP)
 @click.option("--server", envvar="TENDERHALL_SERVER", default="http://127.0.0.1:8000", show_default=True)
 @click.option("--token", envvar="TENDERHALL_TOKEN", default=None)
 @click.option(

@@ -36,7 +36,7 @@ from tenderhall.i18n import translate
 from tenderhall.paths import PACKAGE_DIR
 from tenderhall.services import Services
 from tenderhall.settings import Settings
-from tenderhall.web import cache, pages, problems, work_pages
+from tenderhall.web import cache, pages, problems, tender_pages, work_pages
 from tenderhall.web.api.auth import AuthController, UserController
 from tenderhall.web.api.ledger import LedgerController
 from tenderhall.web.api.orgs import CompanyController, DirectoryController
@@ -55,6 +55,7 @@ from tenderhall.web.openapi import (
     document_retry_after,
     signed_in_unless_public,
 )
+from tenderhall.web.references import accept_references, document_references
 from tenderhall.web.security import (
     CSRF_COOKIE,
     LOGIN_RATE_LIMIT,
@@ -221,6 +222,7 @@ def create_app(
         WitnessController,
         *pages.PAGES,
         *work_pages.PAGES,
+        *tender_pages.PAGES,
         create_static_files_router(
             path="/static", directories=[PACKAGE_DIR / "web" / "static", *_plugin_dirs(plugins, "STATIC_DIR")]
         ),
@@ -271,5 +273,7 @@ def create_app(
     document_operations(app)
     document_clean_parameters(app)
     document_retry_after(app)
+    document_references(app)
+    accept_references(app, services)
     app.state.services = services
     return app

@@ -7,6 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class Label(str):
+    """A message parameter that is itself a catalogue key (e.g. ``state.closed``), translated into
+    the message's language with it."""
+
+    __slots__ = ()
+
+
 class DomainError(Exception):
     status = 400
     default_key = "error.bad_request"
@@ -20,7 +27,8 @@ class DomainError(Exception):
     def message(self, locale: str = "en") -> str:
         from tenderhall.i18n import translate
 
-        return translate(self.key, locale, **self.params)
+        params = {k: translate(v, locale) if isinstance(v, Label) else v for k, v in self.params.items()}
+        return translate(self.key, locale, **params)
 
     def __str__(self) -> str:
         return self.message("en")

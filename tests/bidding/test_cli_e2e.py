@@ -71,7 +71,7 @@ async def test_bidder_client_end_to_end(services, world, client, clock, live_url
     for who in (0, 1):
         assert "opening recipient: age1" in run([*base(who), "keygen"])
         assert (tmp_path / f"keys{who}" / "opening.key").stat().st_mode & 0o777 == 0o600
-        assert "registered key" in run([*base(who), "register"])
+        assert "registered key" in run([*base(who), "register-keys"])
         form.write_text(
             json.dumps(
                 {"price": f"9{who}0000", "duration_days": 200, "quality": "合格", "project_manager": "李工"}

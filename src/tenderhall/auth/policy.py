@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import cache
 
 from tenderhall.auth.roles import Role
-from tenderhall.errors import Forbidden, NotFound
+from tenderhall.errors import Forbidden, Label, NotFound
 from tenderhall.tenders.lifecycle import TenderState
 
 
@@ -60,6 +60,8 @@ class Resource:
     company_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     registered_companies: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # How people name the object (a tender's reference number): refusals say what to do next.
+    label: str | None = None
     # False for a tender that never had a public notice (e.g. a draft terminated before publication):
     # its state alone would otherwise make it public.
     published: bool = True
@@ -212,7 +214,29 @@ def enforce(who: Subject, action: str, obj: Resource, *, hide: str | None = None
         return
     if hide is not None and not permits(who, hide, obj):
         raise NotFound("error.not_found", kind=obj.kind)
-    raise Forbidden("error.forbidden_action", action=action)
+    raise refusal(who, action, obj)
+
+
+# Refusals that name the action, where a state alone stands in the way.
+STATE_REFUSALS = {"tender.register": "error.registration_closed", "bid.submit": "error.bidding_closed"}
+
+
+def refusal(who: Subject, action: str, obj: Resource) -> Forbidden:
+    """Why ``who`` may not do ``action`` on ``obj``, saying what to do next where a row of the
+    table tells: "register for SH-2026-0009 first", or that the tender's state no longer allows
+    it.  Only about a tender the caller may see (``label`` set, ``tender.view`` permitted): a
+    refusal must not tell what a hidden tender's state is."""
+    if obj.label is None or not permits(who, "tender.view", obj):
+        return Forbidden("error.forbidden_action", action=action)
+    rows = [r for r in policy().by_action.get(action, ()) if r.role is None or r.role == who.role]
+    in_state = [r for r in rows if r.states is None or obj.state in r.states]
+    state = Label(f"state.{obj.state}")
+    if rows and not in_state:
+        return Forbidden(STATE_REFUSALS.get(action, "error.not_in_state"), reference=obj.label, state=state)
+    registered = who.company_id is not None and who.company_id in obj.registered_companies
+    if not registered and any(r.scope is Scope.REGISTERED for r in in_state):
+        return Forbidden("error.register_first", reference=obj.label)
+    return Forbidden("error.forbidden_action", action=action)
 
 
 def roles_allowed(action: str) -> Iterable[Role | None]:

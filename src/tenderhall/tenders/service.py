@@ -104,6 +104,7 @@ class Tenders:
                 organisation_ids=frozenset(o for o in (t.tenderer_id, t.agency_id) if o is not None),
                 registered_companies=frozenset({company}) if company and t.id in registered else frozenset(),
                 published=t.issued_at is not None,
+                label=t.reference,
             )
             for t in tenders
         }
@@ -208,7 +209,10 @@ class Tenders:
         if procedure:
             query = query.where(Tender.procedure == procedure)
         if q:
-            query = query.where(or_(Tender.title.contains(q), Tender.reference.contains(q)))
+            # Literal text: % and _ in a query are characters, not wildcards.
+            query = query.where(
+                or_(Tender.title.contains(q, autoescape=True), Tender.reference.icontains(q, autoescape=True))
+            )
         total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
         rows = await db.execute(
             query.order_by(Tender.created_at.desc(), Tender.id).limit(limit).offset(offset)

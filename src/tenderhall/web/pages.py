@@ -1,25 +1,21 @@
-"""Browser pages: sign-in, tender notices, the public ledger.  Text comes from the catalogues."""
+"""Browser pages: sign-in, the public ledger (tenders: ``tender_pages``).  Text comes from the catalogues."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenderhall.auth.policy import Subject, permits
 from tenderhall.bounds import yuan_text
 from tenderhall.errors import DomainError
 from tenderhall.i18n import LOCALES, translate
-from tenderhall.orgs.models import Centre, Organisation
 from tenderhall.services import Services
 from tenderhall.web.api.auth import session_cookie
 from tenderhall.web.deps import READ
@@ -63,22 +59,6 @@ def _csrf(request: Request[Any, Any, Any]) -> str:
 
     token = ScopeState.from_scope(request.scope).csrf_token
     return token if isinstance(token, str) else ""
-
-
-@get("/", include_in_schema=False, dependencies=READ, cache=True)
-async def home(
-    request: Request[Any, Any, Any],
-    who: Subject,
-    services: Services,
-    db_session: AsyncSession,
-    state_filter: Annotated[str | None, Parameter(query="state")] = None,
-) -> Template:
-    page = await services.tenders.search(db_session, who, state=state_filter or None, limit=50)
-    listed = list({t.centre_id for t in page.items})
-    centres = {c.id: c for c in await db_session.scalars(select(Centre).where(Centre.id.in_(listed)))}
-    return Template(
-        "home.html.jinja", context=page_context(request, page=page, centres=centres, state=state_filter)
-    )
 
 
 @get("/login", include_in_schema=False)
@@ -134,45 +114,6 @@ async def set_language(request: Request[Any, Any, Any], code: str) -> Response[A
     return response
 
 
-@get("/tenders/{tender_id:uuid}", include_in_schema=False, dependencies=READ, cache=True)
-async def tender_page(
-    request: Request[Any, Any, Any],
-    tender_id: uuid.UUID,
-    who: Subject,
-    services: Services,
-    db_session: AsyncSession,
-) -> Template:
-    tender, resource = await services.tenders.view(db_session, who, tender_id)
-    clarifications = (
-        await services.clarifications.clarifications_of(db_session, tender.id)
-        if permits(who, "clarification.view", resource)
-        else None
-    )
-    amendments = await services.tenders.amendments_of(db_session, tender.id)
-    centre = await db_session.get(Centre, tender.centre_id)
-    orgs = {
-        o.id: o
-        for o in await db_session.scalars(
-            select(Organisation).where(
-                Organisation.id.in_([o for o in (tender.tenderer_id, tender.agency_id) if o])
-            )
-        )
-    }
-    return Template(
-        "tender.html.jinja",
-        context=page_context(
-            request,
-            tender=tender,
-            centre=centre,
-            tenderer=orgs.get(tender.tenderer_id),
-            agency=orgs.get(tender.agency_id) if tender.agency_id else None,
-            amendments=amendments,
-            clarifications=clarifications,
-            can_register=permits(who, "tender.register", resource),
-        ),
-    )
-
-
 @get("/ledger", include_in_schema=False, dependencies=READ, cache=True)
 async def ledger_page(
     request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
@@ -192,4 +133,4 @@ async def ledger_page(
     )
 
 
-PAGES = [home, login_form, login_submit, logout, set_language, tender_page, ledger_page]
+PAGES = [login_form, login_submit, logout, set_language, ledger_page]

@@ -31,6 +31,7 @@ from tenderhall.storage import StorageError
 
 log = logging.getLogger("tenderhall.errors")
 PROBLEM = "application/problem+json"
+SENT_PATH = "tenderhall.sent_path"  # in the scope's state
 
 _HTTP_KEYS = {
     400: "error.bad_request",
@@ -66,7 +67,7 @@ def _problem(
         ),
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": sent_path(request),
         "code": key,
         **extra,
     }
@@ -80,6 +81,13 @@ def _problem(
             media_type=MediaType.HTML,
         )
     return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def sent_path(request: Request[Any, Any, Any]) -> str:
+    """The path as the caller sent it: one naming a tender by its reference number keeps it
+    (``web.references`` rewrites it to the tender's id before routing and keeps it here)."""
+    sent = request.scope.get("state", {}).get(SENT_PATH)
+    return sent if isinstance(sent, str) else request.url.path
 
 
 def _while_reading_request(exc: BaseException) -> bool:

@@ -39,6 +39,7 @@ def concrete(path: str, operation: dict[str, Any]) -> str:
 
     def value(match: re.Match[str]) -> str:
         schema = kinds[match.group(1)]
+        schema = schema.get("oneOf", [schema])[0]  # a tender: its UUID or its reference number
         if schema.get("format") == "uuid":
             return NIL
         if schema.get("type") == "integer":

@@ -4,6 +4,13 @@
   "use strict";
   // A filter that applies as soon as it changes (the home page's state filter).
   for (const field of document.querySelectorAll("[data-autosubmit]")) {
-    field.addEventListener("change", () => field.form && field.form.submit());
+    field.addEventListener("change", () => {
+      if (!field.form) return;
+      // Empty filters stay out of the address: /?state=closed, not /?q=&centre=&state=closed.
+      for (const other of field.form.elements) {
+        if (other.name && other.value === "") other.disabled = true;
+      }
+      field.form.submit();
+    });
   }
 })();
