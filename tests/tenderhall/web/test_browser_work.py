@@ -5,13 +5,11 @@ or a tablet; centre staff see their own centre's work and no other's; no CSP vio
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from tenderhall.app import create_app
@@ -20,12 +18,12 @@ from tenderhall.auth.service import subject_of
 from tenderhall.clock import SystemClock
 from tenderhall.demo import DEMO_PASSWORD
 from tenderhall.tenders.models import Registration, Tender
+from tests.support.browser import serve
 from tests.tenderhall.web.conftest import Demo
 from tests.tenderhall.web.test_browser_csp import (
     CHROMIUM,
     WATCH_CSP,
     Watched,
-    _free_port,
     browser,  # noqa: F401 - the fixture
 )
 
@@ -61,18 +59,8 @@ def served_demo(demo: Demo, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """A copy of the seeded demo served over real HTTP in a thread, with its app."""
     with demo.copy(tmp_path) as url:
         app = create_app(demo.settings(url), SystemClock(), sweeper=False)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(400):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "the test server did not start"
-        yield f"http://127.0.0.1:{port}", app
-        server.should_exit = True
-        thread.join(timeout=20)
+        with serve(app) as origin:
+            yield origin, app
 
 
 async def _overflow(page: Any) -> int:
