@@ -24,12 +24,13 @@ BASE = "https://standard.open-contracting.org/schema/1__1__5/"
 
 def vectors() -> Path:
     """The vectors: ``$TENDERHALL_OCDS_SCHEMA``, or ``shared/vectors/ocds`` beside the repository or
-    any folder above it (a worktree sits deeper than the main checkout).  Never skipped: a run
-    without them fails."""
+    any folder above it (a worktree sits deeper than the main checkout), or in /work.  Never
+    skipped: a run without them fails."""
     directory = default_dir()
     if directory is not None:
         return directory
-    for parent in Path(__file__).resolve().parents:
+    # The workplace's shared folder, as the age vector tests read it (a clone may sit elsewhere).
+    for parent in (*Path(__file__).resolve().parents, Path("/work")):
         if (parent / "shared" / "vectors" / "ocds" / "1.1.5").is_dir():
             return parent / "shared" / "vectors" / "ocds"
     raise AssertionError("the OCDS vectors (shared/vectors/ocds) are missing")
