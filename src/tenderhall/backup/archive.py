@@ -129,6 +129,10 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> No
     tar.addfile(info, io.BytesIO(data))
 
 
+# A secret is a key or a key with its certificates (the archive signer's PEM is about 6 KB).
+MAX_SECRET_BYTES = 64 * 1024
+
+
 def _secret_files(secrets_dir: Path) -> list[Path]:
     return sorted(p for p in secrets_dir.iterdir() if p.is_file()) if secrets_dir.is_dir() else []
 
@@ -278,7 +282,8 @@ def _check(tar: tarfile.TarFile, metadata: MetaData, head: str) -> _Plan:
         for name in manifest["secrets"]:
             member = members.get(f"secrets/{name}")
             handle = tar.extractfile(member) if member is not None else None
-            if handle is None or "/" in name or name.startswith(".") or member is None or member.size > 4096:
+            bad_name = "/" in name or name.startswith(".")
+            if handle is None or bad_name or member is None or member.size > MAX_SECRET_BYTES:
                 raise BackupError(f"secret {name!r} is missing or malformed")
             secrets[name] = handle.read()
     except (KeyError, TypeError, ValueError, StorageError) as exc:
