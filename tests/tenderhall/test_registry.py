@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from archive.jobs import Archives
 from bidding.ports import COMMITTEE
 from bidding.service import Bidding
 from collusion.service import Collusion
@@ -100,6 +101,7 @@ def test_handlers_receive_services_by_their_dependency_name(services: Services) 
         "bidding": Bidding,
         "evaluation": Evaluation,
         "collusion": Collusion,
+        "archives": Archives,
     }
     registry = Registry()
     twice = [
