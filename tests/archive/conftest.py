@@ -29,7 +29,7 @@ from tenderhall.orgs.models import Company
 from tenderhall.services import Services
 from tenderhall.settings import Settings
 from tenderhall.tenders.models import Tender
-from tests.conftest import BACKENDS, migrated_database
+from tests.conftest import BACKENDS, make_settings, migrated_database
 from tests.support.tsa import TimeStampingAuthority, running_tsa
 
 
@@ -44,20 +44,6 @@ class Built:
     ledger_json: bytes  # the attachment: the awarded tender's ledger entries as stored
     pdfs: dict[str, Path] = field(default_factory=dict)  # "<tender>-<edition>-<locale>" -> file
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def settings_for(url: str, root: Path) -> Settings:
-    return Settings(
-        data_dir=root / "data",
-        database_url=url,
-        secrets_dir=root / "data" / "secrets",
-        storage_dir=root / "data" / "storage",
-        base_url="http://testserver.local",
-        ledger_origin="testserver.local/tenderhall/ledger",
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        null_pool=True,
-    )
 
 
 async def ledger_attachment(services: Services, tender: Tender) -> bytes:
@@ -135,7 +121,7 @@ def archived(
 ) -> Iterator[Built]:
     root = tmp_path_factory.mktemp(f"archive-{request.param}-{uuid.uuid4().hex[:6]}")
     with migrated_database(request.param, templates, root / "demo.db") as url:
-        settings = settings_for(url, root)
+        settings = make_settings(url, root)
         asyncio.run(demo.seed(settings))
         yield asyncio.run(build(settings, root))
 
